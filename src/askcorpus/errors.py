@@ -1,0 +1,65 @@
+"""The askcorpus exception tree: every error a user can cause, each message saying what to do.
+
+    AskcorpusError
+    ├── QuestionError          bad question, k, or filter (empty, too long, unknown side...)
+    ├── CatalogError           catalog.toml is malformed or names what does not exist
+    ├── CorpusError            a corpus file cannot be read as text
+    ├── BuildLockedError       another build holds the index lock
+    └── IndexError_            base of everything wrong with an index on disk
+        ├── IndexNotFoundError   no index at that path
+        ├── IncompleteIndexError half-written or empty folder
+        ├── CorruptIndexError    checksum, count or offset mismatch
+        ├── IndexVersionError    written by a newer askcorpus
+        ├── ModelMismatchError   query model differs from the build model
+        └── StaleIndexError      the corpus changed since the build
+"""
+
+from __future__ import annotations
+
+
+class AskcorpusError(Exception):
+    """Base of every error askcorpus raises on purpose; the message is meant for the user."""
+
+
+class QuestionError(AskcorpusError):
+    """The question or a search option cannot be used."""
+
+
+class CatalogError(AskcorpusError):
+    """The corpus catalog is malformed or inconsistent with the files."""
+
+
+class CorpusError(AskcorpusError):
+    """A corpus file cannot be loaded."""
+
+
+class BuildLockedError(AskcorpusError):
+    """Another build of the same index is running."""
+
+
+class IndexError_(AskcorpusError):
+    """Something is wrong with an index folder."""
+
+
+class IndexNotFoundError(IndexError_):
+    """There is no index at the given path."""
+
+
+class IncompleteIndexError(IndexError_):
+    """The index folder exists but holds no complete generation."""
+
+
+class CorruptIndexError(IndexError_):
+    """An artifact of the index does not match its manifest."""
+
+
+class IndexVersionError(IndexError_):
+    """The index was written by a newer askcorpus."""
+
+
+class ModelMismatchError(IndexError_):
+    """The model asked for differs from the model that built the index."""
+
+
+class StaleIndexError(IndexError_):
+    """The corpus changed after the index was built."""

@@ -1,0 +1,155 @@
+"""Perspectives: decide relevance, find every side, flag contested questions, build the Answer.
+
+Abstention and relevance thresholds (calibrated with ``askcorpus eval`` on
+``eval/questions.jsonl``: answerable vs. unanswerable questions, see eval/REPORT.md):
+
+* ``min_dense`` — a question is answered only when some candidate's cosine similarity with
+  it reaches this value. all-MiniLM-L6-v2 gives off-topic pairs 0.0-0.25 and on-topic
+  answers 0.4-0.8; the chosen value sits where false abstention stays under 5%.
+* ``relevance_margin`` — a passage counts as relevant (and its side as present) when its
+  cosine is within this margin of the best one, so that a side is shown only when it
+  speaks to the question about as directly as the best source does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from askcorpus.retrieve import Candidate
+from askcorpus.segment import blocks, sentences
+from askcorpus.types import Answer, Citation, Document, Passage, Perspective, SummaryLine
+
+SentenceScorer = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What answer assembly needs to know about the corpus."""
+
+    passages: Sequence[Passage]
+    documents: dict[str, Document]
+    perspectives: dict[str, Perspective]
+    contest_parties: tuple[str, ...]
+    corpus_sides: frozenset[str]
+    actor_titles: dict[str, str]
+    references: Callable[[Passage], tuple]
+
+
+def is_answerable(candidates: Sequence[Candidate], *, min_dense: float) -> bool:
+    return bool(candidates) and max(c.dense for c in candidates[:20]) >= min_dense
+
+
+def relevant(candidates: Sequence[Candidate], *, min_dense: float,
+             margin: float) -> list[Candidate]:
+    """Candidates close enough to the best one to count as speaking to the question."""
+    if not candidates:
+        return []
+    best = max(c.dense for c in candidates)
+    floor = max(min_dense, best - margin)
+    return [c for c in candidates if c.dense >= floor]
+
+
+def select(fused: Sequence[Candidate], per_side: dict[str, list[Candidate]], k: int,
+           ctx: AnswerContext) -> list[Candidate]:
+    """The top ``k`` fused passages plus the best relevant passage of every side."""
+    chosen = list(fused[:k])
+    rows = {c.row for c in chosen}
+    for side_candidates in per_side.values():
+        if side_candidates and side_candidates[0].row not in rows:
+            chosen.append(side_candidates[0])
+            rows.add(side_candidates[0].row)
+    return chosen
+
+
+def sides_of(chosen: Sequence[Candidate], ctx: AnswerContext) -> dict[str, list[Candidate]]:
+    """Chosen candidates grouped by perspective, contest parties first, each by relevance."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in sorted(chosen, key=lambda c: -c.fused):
+        groups.setdefault(ctx.passages[c.row].perspective, []).append(c)
+    order = [p for p in ctx.contest_parties if p in groups]
+    order += [p for p in ctx.perspectives if p in groups and p not in order]
+    order += sorted(p for p in groups if p not in order)
+    return {side: groups[side] for side in order}
+
+
+def status_of(sides: dict[str, list[Candidate]], ctx: AnswerContext) -> str:
+    parties = [p for p in ctx.contest_parties if p in sides]
+    return "contested" if len(parties) >= 2 else "answered"
+
+
+def assemble(question: str, status: str, sides: dict[str, list[Candidate]],
+             ctx: AnswerContext, scorer: SentenceScorer) -> Answer:
+    """Number citations (contested: round-robin over sides, so no side outranks another)."""
+    if status == "contested":
+        ordered = _round_robin(list(sides.values()))
+    else:
+        ordered = sorted((c for group in sides.values() for c in group), key=lambda c: -c.fused)
+    highlights = _highlights([ctx.passages[c.row] for c in ordered], scorer)
+    citations = tuple(_citation(i + 1, c, highlights[i], ctx) for i, c in enumerate(ordered))
+    number = {c.row: i + 1 for i, c in enumerate(ordered)}
+    side_numbers = tuple((side, tuple(number[c.row] for c in group))
+                         for side, group in sides.items())
+    summary = tuple(SummaryLine(side, citations[ns[0] - 1].highlighted_text, ns[0])
+                    for side, ns in side_numbers if ns)
+    return Answer(question=question, status=status, citations=citations, sides=side_numbers,
+                  summary=summary, notices=_blindspot(status, sides, ctx),
+                  perspective_labels=_labels(ctx))
+
+
+def no_answer(question: str, nearest: Sequence[Candidate], ctx: AnswerContext,
+              notices: tuple[str, ...] = ()) -> Answer:
+    """Nothing is presented as an answer; the nearest passages are kept, labelled as such."""
+    shown = tuple(_citation(i + 1, c, (0, 0), ctx) for i, c in enumerate(nearest))
+    return Answer(question=question, status="no_answer", nearest=shown,
+                  notices=notices + ("No passage in this corpus answers this question.",),
+                  perspective_labels=_labels(ctx))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    return [(s.start, s.end) for b in blocks(text) for s in sentences(text, b)] or [(0, len(text))]
+
+
+def _highlights(passages: list[Passage], scorer: SentenceScorer) -> list[tuple[int, int]]:
+    spans = [sentence_spans(p.text) for p in passages]
+    flat = [p.text[a:b] for p, ss in zip(passages, spans, strict=True) for a, b in ss]
+    scores = scorer(flat) if flat else np.zeros(0)
+    out, position = [], 0
+    for ss in spans:
+        chunk = scores[position:position + len(ss)]
+        out.append(ss[int(np.argmax(chunk))] if len(chunk) else (0, 0))
+        position += len(ss)
+    return out
+
+
+def _citation(n: int, c: Candidate, highlight: tuple[int, int], ctx: AnswerContext) -> Citation:
+    passage = ctx.passages[c.row]
+    return Citation(n=n, passage=passage, document=ctx.documents[passage.doc_id],
+                    score=c.fused, rank=n, highlight=highlight,
+                    references=ctx.references(passage),
+                    speaker_title=ctx.actor_titles.get(passage.speaker or ""))
+
+
+def _round_robin(groups: list[list[Candidate]]) -> list[Candidate]:
+    out = []
+    for depth in range(max((len(g) for g in groups), default=0)):
+        out.extend(g[depth] for g in groups if depth < len(g))
+    return out
+
+
+def _blindspot(status: str, sides: dict[str, list[Candidate]],
+               ctx: AnswerContext) -> tuple[str, ...]:
+    present = [p for p in ctx.contest_parties if p in ctx.corpus_sides]
+    speaking = [p for p in ctx.contest_parties if p in sides]
+    if status != "answered" or len(present) < 2 or len(speaking) != 1:
+        return ()
+    label = ctx.perspectives[speaking[0]].label
+    others = ", ".join(ctx.perspectives[p].label for p in present if p != speaking[0])
+    return (f"Only {label} sources in this corpus address this question; "
+            f"no {others} source does.",)
+
+
+def _labels(ctx: AnswerContext) -> tuple[tuple[str, str], ...]:
+    return tuple((pid, p.label) for pid, p in ctx.perspectives.items())

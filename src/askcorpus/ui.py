@@ -1,0 +1,282 @@
+"""Gradio web UI: a thin layer that asks the index and shows what ``render`` makes of the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from askcorpus import render
+from askcorpus.errors import AskcorpusError
+from askcorpus.types import Answer, BalanceRow, Document, Passage, Perspective
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+__all__ = ["SEED_QUESTIONS", "build_app", "launch_options", "serve"]
+
+SEED_QUESTIONS = (
+    "How many soldiers does Armenia say have been killed?",
+    "Is the fighting happening on Armenian territory?",
+    "Did Armenian forces commit war crimes?",
+    "What did Yuri Kim tell the Senate?",
+    "What is the capital of Australia?",
+)
+# Scrolls the highlighted passage into view once the document panel has been re-rendered;
+# runs in the browser, after the Python step, so it never sees corpus text.
+SCROLL_JS = """() => { requestAnimationFrame(() => {
+  const t = document.getElementById('ac-target');
+  if (t) { t.scrollIntoView({block: 'center'}); }
+}); }"""
+# Every event that runs the encoder shares one queue slot, so the UI and the API
+# never encode at the same time (a shared sentence-transformers model is not thread-safe).
+ENGINE = "engine"
+MAX_EXPORTS = 256
+
+
+class AskIndex(Protocol):
+    """What the UI needs from ``askcorpus.api.Index``."""
+
+    perspectives: dict[str, Perspective]
+    examples: tuple[str, ...]
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        perspectives: list[str] | None = None,
+        documents: list[str] | None = None,
+    ) -> Answer: ...
+
+    def documents(self) -> tuple[Document, ...]: ...
+
+    def passages_of(self, doc_id: str) -> tuple[Passage, ...]: ...
+
+    def balance(self) -> tuple[BalanceRow, ...]: ...
+
+
+def _gradio() -> Any:
+    """Import gradio with its usage analytics off (set here, never at import of askcorpus)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import gradio
+
+    return gradio
+
+
+class _Exports:
+    """The app's own folder for answer.md / answer.json downloads (never the corpus or index)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="askcorpus-ui-"))
+
+    def write(self, answer: Answer) -> tuple[str, str]:
+        data = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+        # One folder per distinct answer keeps the download names plain and repeats free.
+        folder = self.root / hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
+        folder.mkdir(exist_ok=True)
+        md, js = folder / "answer.md", folder / "answer.json"
+        md.write_text(render.to_markdown(answer), encoding="utf-8")
+        js.write_text(data + "\n", encoding="utf-8")
+        self._prune()
+        return str(md), str(js)
+
+    def _prune(self) -> None:
+        """Bound disk use on a long-running server: keep the newest MAX_EXPORTS answers."""
+        folders = sorted(self.root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in folders[MAX_EXPORTS:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _ask(index: AskIndex, question: str, k: int, perspectives, documents) -> Answer:
+    """Call the engine; its input errors become a one-line ``gr.Error`` without a traceback."""
+    gr = _gradio()
+    try:
+        return index.ask(
+            question or "", k=int(k), perspectives=perspectives or None, documents=documents or None
+        )
+    except AskcorpusError as e:
+        raise gr.Error(str(e), print_exception=False) from None
+
+
+def _citation_choices(answer: Answer) -> list[tuple[str, int]]:
+    return [
+        (f"[{c.n}] {c.document.title} — paragraph {c.passage.paragraph}", c.n)
+        for c in answer.citations
+    ]
+
+
+def _document_rows(index: AskIndex) -> list[list[Any]]:
+    labels = {pid: p.label for pid, p in index.perspectives.items()}
+    return [
+        [
+            d.title,
+            d.publisher or "",
+            d.date or "",
+            d.kind or "",
+            labels.get(d.perspective, d.perspective),
+            len(index.passages_of(d.doc_id)),
+        ]
+        for d in index.documents()
+    ]
+
+
+def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
+    """The askcorpus web app over an open index (the UI holds no retrieval logic).
+
+    Example:
+        >>> app = build_app(askcorpus.open("index"))  # doctest: +SKIP
+        >>> app.launch(**launch_options(blocked_paths=["seeds", "index"]))  # doctest: +SKIP
+    """
+    gr = _gradio()
+    exports = _Exports()
+    perspectives = dict(index.perspectives)
+    examples = tuple(getattr(index, "examples", ()) or ()) or SEED_QUESTIONS
+
+    with gr.Blocks(title="askcorpus", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+        answer_state = gr.State(None)
+        gr.Markdown("## askcorpus — what do the sources say, and who says it?")
+        with gr.Tab("Ask"):
+            with gr.Row():
+                question = gr.Textbox(
+                    label="Question",
+                    placeholder="Ask a question about the corpus and press Enter",
+                    max_length=max_question_chars,
+                    lines=1,
+                    scale=5,
+                    elem_id="ac-question",
+                )
+                ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ac-ask")
+            gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
+            with gr.Accordion("Filters", open=False):
+                with gr.Row():
+                    side_filter = gr.Dropdown(
+                        [(p.label, pid) for pid, p in perspectives.items()],
+                        value=[],
+                        multiselect=True,
+                        allow_custom_value=False,
+                        label="Only these perspectives",
+                    )
+                    doc_filter = gr.Dropdown(
+                        [(d.title, d.doc_id) for d in index.documents()],
+                        value=[],
+                        multiselect=True,
+                        allow_custom_value=False,
+                        label="Only these documents",
+                    )
+                    k = gr.Slider(1, 20, value=5, step=1, label="Passages per answer")
+                show_nearest = gr.Checkbox(
+                    False,
+                    label="When there is no answer, show the nearest passages anyway "
+                    "(they do not answer the question)",
+                    elem_id="ac-show-nearest",
+                )
+            answer_out = gr.HTML(elem_id="ac-answer", js_on_load=None)
+            with gr.Row():
+                md_button = gr.DownloadButton("Export answer.md", visible=False, size="sm")
+                json_button = gr.DownloadButton("Export answer.json", visible=False, size="sm")
+            with gr.Row():
+                cited = gr.Dropdown(
+                    [], label="Show a cited passage in its document", scale=4, elem_id="ac-cited"
+                )
+                show_button = gr.Button("Show in document", scale=1, elem_id="ac-show-doc")
+            document_out = gr.HTML(elem_id="ac-document", js_on_load=None)
+        with gr.Tab("Corpus"):
+            gr.Dataframe(
+                _document_rows(index),
+                headers=["title", "publisher", "date", "kind", "perspective", "passages"],
+                datatype=["str", "str", "str", "str", "str", "number"],
+                interactive=False,
+                wrap=True,
+                label="Documents",
+            )
+            gr.HTML(render.balance_html(index.balance(), perspectives), js_on_load=None)
+
+        def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
+            answer = _ask(index, q, n, sides, docs)
+            md_path, json_path = exports.write(answer)
+            choices = _citation_choices(answer)
+            return (
+                render.answer_html(answer, perspectives, show_nearest=nearest),
+                answer,
+                gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
+                gr.DownloadButton(value=md_path, visible=True),
+                gr.DownloadButton(value=json_path, visible=True),
+                "",
+            )
+
+        def on_nearest(answer: Answer | None, nearest: bool) -> str:
+            return (
+                ""
+                if answer is None
+                else render.answer_html(answer, perspectives, show_nearest=nearest)
+            )
+
+        def on_show(answer: Answer | None, n: int | None) -> str:
+            if answer is None or n is None or not 1 <= int(n) <= len(answer.citations):
+                return ""
+            c = answer.citation(int(n))
+            return render.document_html(c.document, c.passage.start, c.passage.end)
+
+        gr.on(
+            [ask_button.click, question.submit],
+            on_ask,
+            inputs=[question, side_filter, doc_filter, k, show_nearest],
+            outputs=[answer_out, answer_state, cited, md_button, json_button, document_out],
+            api_visibility="private",
+            concurrency_id=ENGINE,
+        )
+        show_nearest.change(
+            on_nearest, [answer_state, show_nearest], answer_out, api_visibility="private"
+        )
+        show_button.click(
+            on_show, [answer_state, cited], document_out, api_visibility="private"
+        ).then(None, js=SCROLL_JS)
+
+        def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
+            """Ask the corpus; returns the answer as JSON (see Answer.to_dict)."""
+            return _ask(index, question, k, perspectives, None).to_dict()
+
+        gr.api(ask, api_name="ask", concurrency_id=ENGINE)
+    return app
+
+
+def launch_options(
+    *, blocked_paths: list[str], host: str = "127.0.0.1", port: int = 7860
+) -> dict[str, Any]:
+    """The hardened ``launch()`` settings of RELIABILITY.md (d), for any caller of build_app."""
+    return {
+        "server_name": host,
+        "server_port": port,
+        "share": False,
+        "show_error": False,  # internal errors reach the client as a generic message only
+        "max_file_size": "1mb",  # the app takes no uploads; the route exists anyway
+        "allowed_paths": [],
+        "blocked_paths": [str(Path(p).resolve()) for p in blocked_paths],
+        "enable_monitoring": False,
+        "strict_cors": True,
+        "footer_links": [],
+        "mcp_server": False,
+        "ssr_mode": False,
+        "pwa": False,
+        "run_history": False,
+        "max_threads": 16,
+        "state_session_capacity": 1000,
+        "css": render.CSS,
+    }
+
+
+def serve(
+    index: AskIndex, *, host: str = "127.0.0.1", port: int = 7860, blocked_paths: list[str]
+) -> None:
+    """Serve the web UI until interrupted; ``blocked_paths`` should name the corpus and index.
+
+    Example:
+        >>> serve(askcorpus.open("index"), blocked_paths=["seeds", "index"])  # doctest: +SKIP
+    """
+    app = build_app(index)
+    app.queue(max_size=64, default_concurrency_limit=1)
+    app.launch(**launch_options(blocked_paths=blocked_paths, host=host, port=port))
