@@ -28,17 +28,29 @@ from askcorpus.types import Actor
 _CUE = re.compile(
     r"\b(?:said|says|say|saying|stated|states|declared|declares|announced|announces|told|tells"
     r"|added|warned|warns|insisted|insists|noted|notes|wrote|writes|indicated|claimed|claims"
-    r"|denied|denies|testified|called\s+on|calls\s+on|urged|urges"
-    r"|reiterated|(?:issued|in)\s+a\s+statement|according\s+to|as\s+confirmed\s+by"
-    r"|where\s+it\s+is\s+stated|stating\s+that)\b"
+    r"|claiming|denied|denies|dismissed|dismisses|testified|called\s+on|calls\s+on|urged|urges"
+    r"|reiterated|threatened|threatens|made\s+explicit\s+threats|referred\s+to|recommends"
+    r"|recommended|floated|raised\s+its|condemns|condemned|demands|demanded|confirms|conveys"
+    r"|issues|to\s+issue|alarmed|has\s+repeatedly\s+called|awarded|verified|called\s+for"
+    r"|(?:issued|in)\s+a\s+statement|according\s+to|as\s+confirmed\s+by|as\s+documented\s+by"
+    r"|documented\s+by|where\s+it\s+is\s+stated|stating\s+that)\b",
+    re.IGNORECASE,
 )
+# A line that names the author of what follows: "By Michael Rubin", "Message from X".
+_BYLINE = re.compile(r"(?:^|\s)(?:By|Message\s+from|Statement\s+[Bb]y)\s+(?:Ms\.\s+|Mr\.\s+)?$")
+_ANY_BYLINE = re.compile(r"(?:^|[\s?.!])By\s+[A-Z][\w’'.-]+\s+[A-Z][\w’'.-]+")
+_PREPOSITION = re.compile(r"\b(?:on|against|into|to|at|over|upon|about|between|and)\s+$",
+                          re.IGNORECASE)
+_APPOSITIVE = re.compile(r"^\s*,[^;“”\"]*,\s*(?:\w+\s+){0,3}$")
 # Verbs whose subject may follow them ("said Aghayev", "according to the ministry").
-_INVERTIBLE = {"said", "says", "added", "wrote", "according to", "as confirmed by"}
+_INVERTIBLE = {"said", "says", "added", "wrote", "according to", "as confirmed by",
+               "as documented by", "documented by"}
+_AFTER_ONLY = ("according", "as confirmed", "as documented", "documented")
 # Cues whose speaker is the subject of the whole sentence ("X published ..., where it is stated").
 _SENTENCE_SUBJECT = {"where it is stated", "stating that"}
 _POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
 _PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
-_NEAR = 40  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
+_NEAR = 50  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
 _PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
 _CLAUSE_JOINT = re.compile(r",\s+while\s+|;\s+|,\s+but\s+|,\s+whereas\s+")
 _QUOTE_PAIRS = (("“", "”"), ("\"", "\""))
@@ -78,11 +90,14 @@ class Attributor:
         return self._actors.get(name) if name else None
 
     def attribute_document(self, doc_id: str, text: str,
-                           sentences: Sequence[tuple[int, int, int]]) -> list[list[Voice]]:
+                           sentences: Sequence[tuple[int, int, int]],
+                           headings: Sequence[bool] | None = None) -> list[list[Voice]]:
         """Voices of each of ``sentences`` = (start, end, paragraph index), in document order.
 
         Each sentence gets one voice, or several when it is split between speakers.
+        ``headings`` marks sentences that are headings: a heading ends a bylined excerpt.
         """
+        headings = list(headings) if headings is not None else [False] * len(sentences)
         state = _DocumentState()
         voices: list[tuple[Voice, int, bool]] = []
         owner: list[int] = []
@@ -92,7 +107,11 @@ class Attributor:
                 state.quote_open = False
                 last_paragraph = paragraph
             opens = _opens_quote(text, start, end, state)
+            self._update_author(text, start, end, state, is_heading=headings[i])
             for voice in self._attribute_sentence(doc_id, text, start, end, state):
+                if voice.speaker is None and state.author is not None and not headings[i]:
+                    voice = Voice(voice.start, voice.end, state.author.name,
+                                  f"excerpt by {state.author.name} (byline)")
                 voices.append((voice, paragraph, opens))
                 owner.append(i)
         filled = _fill_quote_continuations(voices)
@@ -113,6 +132,17 @@ class Attributor:
         if not cued:
             return [Voice(start, end, None, "document default")]
         return _split_voices(text, start, end, cued)
+
+    def _update_author(self, text: str, start: int, end: int, state: _DocumentState, *,
+                       is_heading: bool) -> None:
+        """A byline ("By X", "Message from X") makes X the author until the next heading."""
+        masked = _mask_quotes(text[start:end])
+        for m in self._mentions(masked, start):
+            if m.actor.kind == "person" and _BYLINE.search(text[max(start, m.start - 30):m.start]):
+                state.author = m.actor
+                return
+        if is_heading or _ANY_BYLINE.search(masked):
+            state.author = None  # a new article, or an author the catalog does not know
 
     def _override(self, doc_id: str, sentence: str) -> Override | None:
         return next((o for o in self._overrides if o.doc_id == doc_id and o.snippet in sentence),
@@ -138,7 +168,7 @@ class Attributor:
 
     def _subject(self, text: str, masked: str, offset: int, cue: re.Match[str],
                  mentions: list[_Mention], state: _DocumentState) -> tuple[Actor, str] | None:
-        verb = " ".join(cue.group().split())
+        verb = " ".join(cue.group().lower().split())
         verb_at = offset + cue.start()
         before_text = masked[max(0, cue.start() - _SUBJECT_WINDOW):cue.start()]
         if verb in _SENTENCE_SUBJECT:
@@ -154,13 +184,13 @@ class Attributor:
                 return None
             return person, f"'{pronoun.group(1)} {verb}' → {person.name} (named just before)"
         candidates = [m for m in _before(mentions, verb_at)
-                      if _close_subject(text, m.end, verb_at)]
-        after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 12]
-        if verb in _INVERTIBLE and after and (verb.startswith(("according", "as confirmed"))
-                                              or not candidates):
+                      if _close_subject(text, m.end, verb_at)
+                      and not _PREPOSITION.search(text[max(0, m.start - 12):m.start])]
+        after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 30]
+        if verb in _INVERTIBLE and after and (verb.startswith(_AFTER_ONLY) or not candidates):
             name = text[after[0].start:after[0].end]
             return after[0].actor, f"{verb} {name}"
-        if candidates and not verb.startswith(("according", "as confirmed")):
+        if candidates and not verb.startswith(_AFTER_ONLY):
             m = candidates[-1]
             name = text[m.start:m.end]
             return m.actor, (f"'…,' {name} {verb}" if _starts_with_quote(masked)
@@ -173,6 +203,7 @@ class _DocumentState:
 
     def __init__(self) -> None:
         self.last_person: Actor | None = None
+        self.author: Actor | None = None
         self.quote_open = False
 
     def remember(self, mentions: list[_Mention]) -> None:
@@ -214,13 +245,23 @@ def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voi
         if voice.speaker is not None or not opens_quote:
             continue
         donor = _nearest_cued(voices, i, paragraph)
+        if donor is None and i > 0 and out[i - 1].speaker and _is_list_item(voices, i):
+            donor = out[i - 1]  # the next item of a list whose first item was attributed
         if donor is not None:
             out[i] = Voice(voice.start, voice.end, donor.speaker,
                            f"continues the quotation of {donor.speaker}")
     return out
 
 
+def _is_list_item(voices: list[tuple[Voice, int, bool]], i: int) -> bool:
+    return voices[i][1] - voices[i - 1][1] <= 1 and voices[i][2]
+
+
 def _nearest_cued(voices: list[tuple[Voice, int, bool]], i: int, paragraph: int) -> Voice | None:
+    previous = voices[i - 1] if i > 0 else None
+    if previous is not None and previous[1] != paragraph and previous[0].speaker is not None \
+            and not any(v[1] == paragraph and v[0].speaker for v in voices):
+        return previous[0]  # "X recommends that:" followed by a list, or a quoted statement
     for distance in range(1, len(voices)):
         for j in (i - distance, i + distance):
             if 0 <= j < len(voices) and voices[j][1] == paragraph \
@@ -245,7 +286,7 @@ def _opens_quote(text: str, start: int, end: int, state: _DocumentState) -> bool
 
 
 def _starts_with_quote(sentence: str) -> bool:
-    return sentence.lstrip().startswith(("“", "\"", "‘"))
+    return sentence.lstrip().startswith(("“", "\"", "‘", "•"))
 
 
 def _mask_quotes(sentence: str) -> str:
@@ -270,10 +311,9 @@ def _close_subject(text: str, subject_end: int, verb_at: int) -> bool:
     gap = text[subject_end:verb_at]
     if any(q in gap for q in ("“", "”", "\"")) or verb_at - subject_end > _SUBJECT_WINDOW:
         return False
-    if verb_at - subject_end <= _NEAR and "," not in gap.strip().rstrip(","):
+    if verb_at - subject_end <= _NEAR and not re.search(r"[;]|\b(?:that|which|who)\b", gap):
         return True
-    stripped = gap.strip()
-    return stripped.startswith(",") and stripped.endswith(",")
+    return bool(_APPOSITIVE.match(gap))
 
 
 def _before(mentions: list[_Mention], position: int) -> list[_Mention]:

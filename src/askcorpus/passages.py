@@ -68,7 +68,8 @@ def _units(document: Document, attributor: Attributor, all_blocks: list[Block]) 
                       if not is_boilerplate(text[s.start:s.end]))
     narrative = [s for s in spoken if s.block.kind != "footnote"]
     voices = attributor.attribute_document(
-        document.doc_id, text, [(s.start, s.end, s.block.index) for s in narrative])
+        document.doc_id, text, [(s.start, s.end, s.block.index) for s in narrative],
+        headings=[s.block.kind == "heading" for s in narrative])
     by_sentence = {s.start: v for s, v in zip(narrative, voices, strict=True)}
     units = []
     for s in spoken:
@@ -100,7 +101,8 @@ def _fits(current: list[_Unit], unit: _Unit, *, min_words: int, max_words: int) 
     if unit.block.kind == "heading" and last.block.kind != "heading":
         return False
     if last.block.kind == "heading" and unit.block.kind != "heading":
-        return True  # a heading is context for what follows it
+        # A heading is context for what follows it, unless someone else speaks in it.
+        return last.speaker is None or last.speaker == unit.speaker
     if _speaker(current) != unit.speaker and unit.block.kind != "heading":
         return False
     if _words(current) + unit.words > max_words:
@@ -110,7 +112,8 @@ def _fits(current: list[_Unit], unit: _Unit, *, min_words: int, max_words: int) 
 
 
 def _speaker(group: list[_Unit]) -> str | None:
-    return next((u.speaker for u in group if u.block.kind != "heading"), None)
+    body = [u for u in group if u.block.kind != "heading"] or group
+    return next((u.speaker for u in body if u.speaker is not None), body[0].speaker)
 
 
 def _words(group: list[_Unit]) -> int:
