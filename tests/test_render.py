@@ -1,4 +1,4 @@
-"""Rendering: escaping (T8, T23, T24), layout of contested answers, and hiding no_answer passages."""
+"""Rendering: escaping (T8, T23, T24), contested columns, and hiding no_answer passages."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -51,7 +52,12 @@ def make_document(
     **fields: str | None,
 ) -> Document:
     """A document with readable defaults; any metadata field can be overridden."""
-    meta = {"title": "A Title", "publisher": "Pub", "date": "2020-10", "url": "https://example.org/a"}
+    meta = {
+        "title": "A Title",
+        "publisher": "Pub",
+        "date": "2020-10",
+        "url": "https://example.org/a",
+    }
     meta.update(fields)
     perspective = meta.pop("perspective", None) or "international"
     return Document(doc_id=doc_id, path=f"{doc_id}.txt", text=text, perspective=perspective, **meta)
@@ -203,10 +209,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def askcorpus_cmd() -> list[str]:
-    """The CLI, whether or not the console script is on PATH."""
+# Used only while the CLI has no ``serve`` command: opens the built index, serves it the same way.
+_FALLBACK_SERVE = """
+import sys, askcorpus, askcorpus.ui as ui
+corpus, index, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ui.serve(askcorpus.open(index), port=port, blocked_paths=[corpus, index])
+"""
+
+
+def serve_cmd(corpus: Path, index: Path, port: int) -> list[str]:
+    """``askcorpus serve`` (the console script, or ``python -m askcorpus``) for a corpus/index."""
+    if importlib.util.find_spec("askcorpus.cli") is None:
+        return [sys.executable, "-c", _FALLBACK_SERVE, str(corpus), str(index), str(port)]
     exe = shutil.which("askcorpus")
-    return [exe] if exe else [sys.executable, "-m", "askcorpus"]
+    cli = [exe] if exe else [sys.executable, "-m", "askcorpus.cli"]
+    return [*cli, "serve", "--corpus", str(corpus), "--index", str(index), "--port", str(port)]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, log: Path) -> None:
@@ -223,12 +240,12 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float, log: Path) 
 
 @contextmanager
 def running_server(corpus: Path, index: Path, log: Path, timeout: float = 240) -> Iterator[tuple]:
-    """Run ``askcorpus serve`` on a free port; yield ``(url, process)``; stop it afterwards."""
+    """Run ``askcorpus serve`` over a built index on a free port; yield ``(url, process)``."""
     port = free_port()
-    cmd = askcorpus_cmd() + [
-        "serve", "--corpus", str(corpus), "--index", str(index), "--port", str(port),
-    ]  # fmt: skip
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    cmd = serve_cmd(corpus, index, port)
+    src = str(ROOT / "src")
+    path = os.pathsep.join(filter(None, (src, os.environ.get("PYTHONPATH"))))
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     try:
@@ -241,3 +258,20 @@ def running_server(corpus: Path, index: Path, log: Path, timeout: float = 240) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+_SHARED: dict[tuple[str, str], tuple[str, subprocess.Popen]] = {}
+
+
+def shared_server(config, corpus: Path, index: Path, log: Path) -> tuple[str, subprocess.Popen]:
+    """One server per (corpus, index) for the whole test session, stopped when pytest ends.
+
+    Starting a server costs a model load and a Gradio import (tens of seconds on a busy
+    machine), so the server and browser test modules share it.
+    """
+    key = (str(corpus), str(index))
+    if key not in _SHARED:
+        context = running_server(corpus, index, log)
+        _SHARED[key] = context.__enter__()
+        config.add_cleanup(lambda: context.__exit__(None, None, None))
+    return _SHARED[key]

@@ -20,11 +20,17 @@ from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, fingerprint, load_corpus
 from askcorpus.dense import Dense
 from askcorpus.embedding import Encoder, load_encoder
-from askcorpus.errors import CorruptIndexError, ModelMismatchError, StaleIndexError
+from askcorpus.errors import (
+    AskcorpusError,
+    CorruptIndexError,
+    IndexError_,
+    ModelMismatchError,
+    StaleIndexError,
+)
 from askcorpus.lexical import Lexical, tokenize
 from askcorpus.passages import merge_footnotes, references_for, split_document
 from askcorpus.query import check_filter, check_k, clean_question
-from askcorpus.retrieve import Candidate, Mode, Retriever
+from askcorpus.retrieve import Candidate, Mode, Retriever, Scores
 from askcorpus.settings import Settings
 from askcorpus.types import (
     UNLABELED,
@@ -60,14 +66,22 @@ def build(corpus: str | Path, index_dir: str | Path, model: str | None = None, *
         else np.zeros((0, encoder.dim), dtype=np.float32)
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([_lexical_text(p, footnotes) for p in passages])
-    with storage.build_lock(index_dir):
-        with storage.new_generation(index_dir) as staging:
-            _write_artifacts(staging, loaded, passages, vectors, lexical)
-            storage.write_manifest(staging, _manifest(loaded, passages, encoder, settings,
-                                                      time.perf_counter() - started))
-            generation = storage.publish(index_dir, staging)
-        index = Index.open(index_dir, settings=settings)
-        storage.remove_old_generations(index_dir, keep=generation.name)
+    try:
+        with storage.build_lock(index_dir):
+            with storage.new_generation(index_dir) as staging:
+                _write_artifacts(staging, loaded, passages, vectors, lexical)
+                storage.write_manifest(staging, _manifest(loaded, passages, encoder, settings,
+                                                          time.perf_counter() - started))
+                generation = storage.publish(index_dir, staging)
+            # Not check_stale: a file edited during the build must not fail a published build
+            # (the answers will say the index is stale instead).
+            index = Index.open(index_dir, settings=settings, check_stale=False)
+            storage.remove_old_generations(index_dir, keep=generation.name)
+    except OSError as exc:  # disk full, I/O error, permissions: the old index is untouched
+        reason = exc.strerror or type(exc).__name__
+        raise IndexError_(f"Cannot write the index at {index_dir} ({reason}); the previous "
+                          "index is unchanged. Free disk space or fix the folder's "
+                          "permissions, then run `askcorpus build` again.") from exc
     return index
 
 
@@ -102,9 +116,14 @@ class Index:
                        for a in catalog["actors"]}
         self.examples: tuple[str, ...] = tuple(catalog.get("examples", ()))
         self._searchable = np.array([p.kind != "footnote" for p in passages], dtype=bool)
+        self._side_masks = {pid: np.array([p.perspective == pid for p in passages], dtype=bool)
+                            for pid in self.perspectives}
         self._retriever = Retriever(dense, lexical, vectors, [p.passage_id for p in passages])
         self._encoder: Encoder | None = None
         self._reload_lock = threading.Lock()
+        self._sentence_cache: dict[str, np.ndarray] = {}
+        self._allow_model_mismatch = False
+        self._stale: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -118,19 +137,29 @@ class Index:
             raise ModelMismatchError(
                 f"{index_dir} was built with model '{manifest['model']['name']}', not '{model}'; "
                 f"rebuild with `askcorpus build --model {model}` or use the index's model.")
-        documents = [Document(**row) for row in _read_jsonl(generation / "documents.jsonl")]
-        passages = [Passage.from_dict(row) for row in _read_jsonl(generation / "passages.jsonl")]
-        _verify_passages(generation, manifest, documents, passages)
-        dim, size = int(manifest["model"]["dim"]), len(passages)
-        dense = Dense.load(generation / "vectors.faiss", dim=dim, size=size)
-        vectors = np.load(generation / "vectors.npy", allow_pickle=False)
-        if vectors.shape != (size, dim):
-            raise CorruptIndexError(f"{generation}/vectors.npy has shape {vectors.shape}, "
-                                    f"expected {(size, dim)}; rebuild the index.")
-        lexical = Lexical.load(generation / "bm25", size)
-        catalog = json.loads((generation / "catalog.json").read_text(encoding="utf-8"))
-        index = cls(index_dir, generation, manifest, documents, passages, catalog, dense,
-                    lexical, vectors, settings)
+        try:
+            documents = [Document(**row) for row in _read_jsonl(generation / "documents.jsonl")]
+            passages = [Passage.from_dict(row)
+                        for row in _read_jsonl(generation / "passages.jsonl")]
+            _verify_passages(generation, manifest, documents, passages)
+            dim, size = int(manifest["model"]["dim"]), len(passages)
+            dense = Dense.load(generation / "vectors.faiss", dim=dim, size=size)
+            vectors = np.load(generation / "vectors.npy", allow_pickle=False)
+            if vectors.shape != (size, dim):
+                raise CorruptIndexError(f"{generation}/vectors.npy has shape {vectors.shape}, "
+                                        f"expected {(size, dim)}; rebuild the index.")
+            lexical = Lexical.load(generation / "bm25", size)
+            catalog = json.loads((generation / "catalog.json").read_text(encoding="utf-8"))
+            index = cls(index_dir, generation, manifest, documents, passages, catalog, dense,
+                        lexical, vectors, settings)
+        except (KeyError, TypeError, ValueError, AttributeError, OSError) as exc:
+            # Checksums match but the content is not what this version writes (hand-edited).
+            raise CorruptIndexError(f"{generation} is not a valid askcorpus index "
+                                    f"({type(exc).__name__}: {str(exc)[:80]}); rebuild it with "
+                                    "`askcorpus build`.") from exc
+        index._allow_model_mismatch = allow_model_mismatch
+        if model is not None and model != index.settings.model:
+            index.settings = replace(index.settings, model=model)  # explicitly allowed above
         if check_stale and index.changed_files():
             changed = ", ".join(index.changed_files()[:5])
             raise StaleIndexError(f"The corpus changed since {index_dir} was built ({changed}); "
@@ -184,9 +213,10 @@ class Index:
         if vector is None:
             return []
         allowed = self._allowed(perspectives, documents)
-        found = self._retriever.candidates(vector, question, allowed, mode=mode,
-                                           depth=max(k, self.settings.candidates),
-                                           rrf_k=self.settings.rrf_k)[:k]
+        scores = self._retriever.score_all(vector, question, mode)
+        found = self._retriever.candidates(scores, allowed, depth=max(k, self.settings.candidates),
+                                           rrf_k=self.settings.rrf_k,
+                                           use_dense=mode != "lexical")[:k]
         ctx = self._context()
         return [answer_logic._citation(i + 1, c, (0, len(self._passages[c.row].text)), ctx)
                 for i, c in enumerate(found)]
@@ -213,8 +243,9 @@ class Index:
             return answer_logic.no_answer(text, [], ctx, notices + (
                 "The question could not be turned into a usable vector.",))
         depth = max(k * 4, self.settings.candidates)
-        fused = self._retriever.candidates(vector, text, allowed, mode=_base(mode), depth=depth,
-                                           rrf_k=self.settings.rrf_k)
+        scores = self._retriever.score_all(vector, text, _base(mode))
+        fused = self._retriever.candidates(scores, allowed, depth=depth, rrf_k=self.settings.rrf_k,
+                                           use_dense=mode != "lexical")
         s = self.settings
         if mode == "full" and not answer_logic.is_answerable(fused, min_dense=s.min_dense):
             return answer_logic.no_answer(text, fused[:3], ctx, notices)
@@ -223,10 +254,12 @@ class Index:
             sides = answer_logic.sides_of(chosen, ctx)
             return answer_logic.assemble(text, "answered", sides, ctx, self._scorer(vector))
         best = answer_logic.relevant(fused, min_dense=s.min_dense, margin=s.relevance_margin)
-        per_side = self._per_side(vector, text, allowed, ctx, fused)
+        per_side = answer_logic.strong_sides(self._per_side(scores, allowed, fused), fused,
+                                             side_min_dense=s.side_min_dense,
+                                             side_max_rank=s.side_max_rank)
         chosen = answer_logic.select(best, per_side, k, ctx)
         sides = answer_logic.sides_of(chosen, ctx)
-        status = answer_logic.status_of(sides, ctx)
+        status = answer_logic.status_of(per_side, ctx)
         answer = answer_logic.assemble(text, status, sides, ctx, self._scorer(vector))
         return replace(answer, notices=notices + answer.notices + self._stale_notice())
 
@@ -234,37 +267,41 @@ class Index:
         """Pick up a newer generation if a build published one (a server keeps answering)."""
         try:
             current = storage.current_generation(self.index_dir).name
-        except Exception:
+        except AskcorpusError:
             return
         if current == self.generation:
             return
         with self._reload_lock:
             if current == self.generation:
                 return
-            fresh = Index.open(self.index_dir, settings=self.settings, check_stale=False)
-            fresh._encoder = self._encoder
+            try:
+                fresh = Index.open(self.index_dir, settings=self.settings, check_stale=False)
+            except AskcorpusError:
+                return  # replaced again meanwhile, or damaged: keep serving this generation
+            if fresh.manifest["model"] == self.manifest["model"]:
+                fresh._encoder = self._encoder  # same model: keep the loaded one
             self.__dict__.update(fresh.__dict__)
 
     # ----------------------------------------------------------------- internals
-    def _per_side(self, vector: np.ndarray, text: str, allowed: np.ndarray,
-                  ctx: answer_logic.AnswerContext, fused: list[Candidate]
+    def _per_side(self, scores: Scores, allowed: np.ndarray, fused: list[Candidate]
                   ) -> dict[str, list[Candidate]]:
-        """The best relevant passages of each perspective, searched within that perspective."""
+        """The best relevant passages of each perspective, searched within that perspective.
+
+        Searching each side separately finds a side's best passage even when the overall
+        top-k is dominated by another side.
+        """
         s = self.settings
         best_overall = max((c.dense for c in fused), default=0.0)
         floor = max(s.min_dense, best_overall - s.relevance_margin)
         out: dict[str, list[Candidate]] = {}
-        for pid in self.perspectives:
-            mask = allowed & np.array([p.perspective == pid for p in self._passages], dtype=bool)
+        for pid, side_mask in self._side_masks.items():
+            mask = allowed & side_mask
             if not mask.any():
                 continue
-            dense_rows = self._retriever.best_dense(vector, np.flatnonzero(mask), 3)
-            side = self._retriever.candidates(vector, text, mask, mode="hybrid", depth=10,
-                                              rrf_k=s.rrf_k)
-            side = [c for c in side if c.dense >= floor or (c.row in dense_rows[:1]
-                    and c.dense >= floor)]
+            side = self._retriever.candidates(scores, mask, depth=10, rrf_k=s.rrf_k)
+            side = [c for c in side if c.dense >= floor]
             if side:
-                out[pid] = side[:2]
+                out[pid] = side[:10]
         return out
 
     def _allowed(self, perspectives: list[str] | None, documents: list[str] | None) -> np.ndarray:
@@ -287,11 +324,17 @@ class Index:
 
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings.model, batch_size=self.settings.batch_size)
-            if self._encoder.dim != int(self.manifest["model"]["dim"]):
+            encoder = load_encoder(self.settings.model, batch_size=self.settings.batch_size)
+            built = self.manifest["model"]
+            if encoder.dim != int(built["dim"]):  # explicit: FAISS only asserts dimensions
                 raise ModelMismatchError(f"Model '{self.settings.model}' gives vectors of "
-                                         f"dimension {self._encoder.dim}, the index holds "
-                                         f"{self.manifest['model']['dim']}; rebuild the index.")
+                                         f"dimension {encoder.dim}, the index holds "
+                                         f"{built['dim']}; rebuild the index.")
+            if encoder.revision != built.get("revision") and not self._allow_model_mismatch:
+                raise ModelMismatchError(f"{self.index_dir} was built with '{built['name']}' "
+                                         f"revision {built.get('revision')}, this askcorpus has "
+                                         f"revision {encoder.revision}; rebuild the index.")
+            self._encoder = encoder
         return self._encoder
 
     def _encode_query(self, text: str) -> np.ndarray | None:
@@ -301,10 +344,42 @@ class Index:
         return vector
 
     def _scorer(self, vector: np.ndarray) -> answer_logic.SentenceScorer:
-        return lambda sentences: self.encoder().encode(sentences) @ vector
+        def score(passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+            return self._sentence_vectors(passage, spans) @ vector
+        return score
+
+    def _sentence_vectors(self, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Sentence vectors of a passage, encoded once per process (passages recur often)."""
+        cached = self._sentence_cache.get(passage.passage_id)
+        if cached is None:
+            cached = self.encoder().encode([passage.text[a:b] for a, b in spans])
+            with self._reload_lock:
+                if len(self._sentence_cache) > 50_000:
+                    self._sentence_cache.clear()
+                self._sentence_cache[passage.passage_id] = cached
+        return cached
 
     def _stale_notice(self) -> tuple[str, ...]:
-        return ()
+        """'The index is stale' while corpus files differ from the build (hashes are only
+        recomputed when a file's size or modification time changes)."""
+        root = Path(self.manifest["corpus"]["root"])
+        try:
+            signature = tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                                     for p in root.rglob("*") if p.is_file()))
+        except OSError:
+            signature = ()
+        if self._stale is None or self._stale[0] != signature:
+            try:
+                changed = tuple(self.changed_files())
+            except AskcorpusError:
+                changed = (str(root),)
+            self._stale = (signature, changed)
+        changed = self._stale[1]
+        if not changed:
+            return ()
+        shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
+        return (f"The index is stale: {len(changed)} corpus file(s) changed since the build "
+                f"({shown}); run `askcorpus build` to update it.",)
 
 
 # --------------------------------------------------------------------- build helpers

@@ -28,24 +28,29 @@ from askcorpus.types import Actor
 _CUE = re.compile(
     r"\b(?:said|says|say|saying|stated|states|declared|declares|announced|announces|told|tells"
     r"|added|warned|warns|insisted|insists|noted|notes|wrote|writes|indicated|claimed|claims"
-    r"|claiming|denied|denies|dismissed|dismisses|testified|called\s+on|calls\s+on|urged|urges"
-    r"|reiterated|threatened|threatens|made\s+explicit\s+threats|referred\s+to|recommends"
-    r"|recommended|floated|raised\s+its|condemns|condemned|demands|demanded|confirms|conveys"
-    r"|issues|to\s+issue|alarmed|has\s+repeatedly\s+called|awarded|verified|called\s+for"
-    r"|(?:issued|in)\s+a\s+statement|according\s+to|as\s+confirmed\s+by|as\s+documented\s+by"
-    r"|documented\s+by|where\s+it\s+is\s+stated|stating\s+that)\b",
-    re.IGNORECASE,
+    r"|claiming|denied|denies|dismissed|testified|called\s+on|calls\s+on|urged|urges"
+    r"|reiterated|threatened|made\s+explicit\s+threats|referred\s+to|recommends"
+    r"|recommended|floated|raised\s+its|condemned|demanded|awarded|verified|called\s+for"
+    r"|has\s+repeatedly\s+called|to\s+issue|issued\s+a\s+statement|in\s+a\s+statement"
+    r"|according\s+to|[Aa]s\s+confirmed\s+by|as\s+documented\s+by|documented\s+by"
+    r"|where\s+it\s+is\s+stated|stating\s+that"
+    # Headline verbs are capitalised ("Power Demands Immediate Access"); lower-case they
+    # are too often nouns ("additional demands").
+    r"|Says|Warns|Dismisses|Condemns|Demands|Confirms|Conveys|Issues|Alarmed|Calls\s+For"
+    r"|According\s+to)\b"
 )
 # A line that names the author of what follows: "By Michael Rubin", "Message from X".
 _BYLINE = re.compile(r"(?:^|\s)(?:By|Message\s+from|Statement\s+[Bb]y)\s+(?:Ms\.\s+|Mr\.\s+)?$")
 _ANY_BYLINE = re.compile(r"(?:^|[\s?.!])By\s+[A-Z][\w’'.-]+\s+[A-Z][\w’'.-]+")
-_PREPOSITION = re.compile(r"\b(?:on|against|into|to|at|over|upon|about|between|and)\s+$",
+_PREPOSITION = re.compile(r"\b(?:on|against|into|to|at|over|upon|about|between|and|by|of|with"
+                          r"|for|under)\s+$",
                           re.IGNORECASE)
 _APPOSITIVE = re.compile(r"^\s*,[^;“”\"]*,\s*(?:\w+\s+){0,3}$")
 # Verbs whose subject may follow them ("said Aghayev", "according to the ministry").
 _INVERTIBLE = {"said", "says", "added", "wrote", "according to", "as confirmed by",
                "as documented by", "documented by"}
 _AFTER_ONLY = ("according", "as confirmed", "as documented", "documented")
+
 # Cues whose speaker is the subject of the whole sentence ("X published ..., where it is stated").
 _SENTENCE_SUBJECT = {"where it is stated", "stating that"}
 _POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
@@ -235,7 +240,11 @@ def _last_joint(text: str, start: int, stop: int) -> tuple[int, int] | None:
     if not joints:
         return None
     j = joints[-1]
-    return j.start() + 1, j.end()  # keep the comma or semicolon with the first clause
+    # The comma or semicolon stays with the first clause; "while"/"but" opens the second.
+    second = j.start() + 1
+    while second < j.end() and text[second].isspace():
+        second += 1
+    return j.start() + 1, second
 
 
 def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voice]:

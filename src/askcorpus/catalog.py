@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class DocumentEntry:
     url: str | None = None
     kind: str | None = None
     perspective: str = UNLABELED
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def parse_catalog(raw: dict[str, Any], path: Path) -> Catalog:
     parties = tuple(contest.get("parties", ()))
     for party in parties:
         _check_perspective(party, declared, path, "[contest] parties")
-    documents = tuple(_document(d, i, declared, path) for i, d in enumerate(raw.get("documents", [])))
+    documents = tuple(_document(d, i, declared, path)
+                      for i, d in enumerate(raw.get("documents", [])))
     _reject_duplicates([d.doc_id for d in documents], path, "document id")
     _reject_duplicates([d.file for d in documents], path, "document file")
     actors = tuple(_actor(a, i, declared, path) for i, a in enumerate(raw.get("actors", [])))
@@ -120,7 +123,14 @@ def _document(body: Any, i: int, declared: set[str], path: Path) -> DocumentEntr
     perspective = str(body.get("perspective", UNLABELED))
     _check_perspective(perspective, declared, path, where)
     fields = {k: (str(body[k]) if k in body else None)
-              for k in ("title", "publisher", "author", "date", "url", "kind")}
+              for k in ("title", "publisher", "author", "date", "url", "kind", "encoding")}
+    if fields["encoding"] is not None:
+        try:
+            codecs.lookup(fields["encoding"])
+        except LookupError:
+            raise CatalogError(f"{path}: {where} has unknown encoding "
+                               f"{fields['encoding']!r}; use a Python codec name such as "
+                               "'utf-8' or 'cp1252'.") from None
     return DocumentEntry(file=body["file"], doc_id=body["id"], perspective=perspective, **fields)
 
 

@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="only passages of this perspective (repeatable)")
     ask.add_argument("--document", action="append", default=None,
                      help="only passages of this document id (repeatable)")
+    ask.add_argument("--model", default=None,
+                     help="refuse the index unless it was built with this model")
+    ask.add_argument("--allow-model-mismatch", action="store_true",
+                     help="query with --model even though the index was built with another")
     output = ask.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
     output.add_argument("--markdown", action="store_true", help="print the Markdown export")
@@ -98,24 +102,26 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_or_build(corpus: str, index_dir: str, *, log: bool = True):
+def open_or_build(corpus: str, index_dir: str, *, log: bool = True, model: str | None = None,
+                  allow_model_mismatch: bool = False):
     """Open the index, building it first when it is missing or stale (the default flow)."""
     from askcorpus.api import build, open_index
 
     try:
-        return open_index(index_dir)
+        return open_index(index_dir, model=model, allow_model_mismatch=allow_model_mismatch)
     except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
         if not Path(corpus).is_dir():
             raise
         if log:
             print(f"{_one_line(str(exc))} Building it now from {corpus}…", file=sys.stderr)
-        return build(corpus, index_dir, progress=log)
+        return build(corpus, index_dir, model, progress=log)
 
 
 def _ask(args: argparse.Namespace) -> int:
     from askcorpus import render
 
-    index = open_or_build(args.corpus, args.index)
+    index = open_or_build(args.corpus, args.index, model=args.model,
+                          allow_model_mismatch=args.allow_model_mismatch)
     answer = index.ask(args.question, k=args.k, perspectives=args.perspective,
                        documents=args.document)
     if args.json:

@@ -45,8 +45,16 @@ def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
     """SHA-256 and size of every file askcorpus reads from ``root`` (catalog included)."""
     out = []
     for path in _candidate_files(root):
-        data = path.read_bytes()
-        out.append(CorpusFile(_rel(path, root), hashlib.sha256(data).hexdigest(), len(data)))
+        digest, size = hashlib.sha256(), 0
+        try:
+            with path.open("rb") as handle:  # streamed: a huge file never sits in memory
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+                    size += len(block)
+        except OSError as exc:
+            raise CorpusError(f"Cannot read {_rel(path, root)} ({exc.strerror}); check its "
+                              "permissions and rebuild.") from exc
+        out.append(CorpusFile(_rel(path, root), digest.hexdigest(), size))
     return tuple(out)
 
 
@@ -78,9 +86,10 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
             if strict:
                 raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it or drop --strict.")
             warnings.append(message)
-        raw = path.read_bytes()
-        reason = _skip_reason(raw, max_doc_bytes)
-        if reason:
+        raw = _read_bounded(path, rel, max_doc_bytes)
+        reason = _skip_reason(raw, max_doc_bytes) if raw is not None else \
+            f"larger than the {max_doc_bytes}-byte limit ({path.stat().st_size} bytes)"
+        if raw is None or reason:
             warnings.append(f"Skipped {rel}: {reason}.")
             continue
         digest = hashlib.sha256(raw).hexdigest()
@@ -98,10 +107,22 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
                   tuple(empty))
 
 
-def decode_text(raw: bytes, rel: str) -> str:
-    """Decode strictly as UTF-8 (or UTF-16 with a BOM), drop the BOM, normalise newlines once."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
+def decode_text(raw: bytes, rel: str, encoding: str | None = None) -> str:
+    """Decode strictly as UTF-8 (or UTF-16 with a BOM, or the catalog's ``encoding``), drop
+    the BOM, normalise newlines once."""
+    if encoding is not None:
+        try:
+            text = raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            where = f" (byte offset {exc.start})" if isinstance(exc, UnicodeDecodeError) else ""
+            raise CorpusError(f"{rel} cannot be decoded as {encoding}{where}; fix its "
+                              "'encoding' in the catalog or re-save it as UTF-8.") from exc
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{rel} is not valid UTF-16 (byte offset {exc.start}); "
+                              "re-save it as UTF-8 and rebuild.") from exc
     else:
         try:
             text = raw.decode("utf-8")
@@ -114,9 +135,10 @@ def decode_text(raw: bytes, rel: str) -> str:
 
 def html_to_text(markup: str) -> tuple[str, str | None]:
     """Readable text of an HTML page (scripts, styles and comments dropped) and its title."""
-    from selectolax.parser import HTMLParser
+    # selectolax >= 1.0 removed the Modest backend (selectolax.parser raises ImportError).
+    from selectolax.lexbor import LexborHTMLParser
 
-    tree = HTMLParser(markup)
+    tree = LexborHTMLParser(markup)
     tree.strip_tags(["script", "style", "noscript", "template", "iframe", "object", "svg"])
     title_node = tree.css_first("title")
     title = title_node.text(strip=True) if title_node else None
@@ -146,7 +168,7 @@ def _has_block_ancestor(node: object, blocks: str) -> bool:
 
 def _documents_of(path: Path, rel: str, raw: bytes, entry: DocumentEntry | None) -> list[Document]:
     suffix = path.suffix.lower()
-    text = decode_text(raw, rel)
+    text = decode_text(raw, rel, entry.encoding if entry is not None else None)
     if suffix in JSONL_SUFFIXES:
         return _jsonl_documents(text, rel)
     title = None
@@ -171,7 +193,8 @@ def _jsonl_documents(text: str, rel: str) -> list[Document]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusError(f"{rel} line {number} is not valid JSON ({exc.msg}); fix it.") from exc
+            raise CorpusError(f"{rel} line {number} is not valid JSON ({exc.msg}); "
+                              "fix it.") from exc
         if not isinstance(row, dict) or not isinstance(row.get("id"), str | int) \
                 or not isinstance(row.get("text"), str):
             raise CorpusError(f"{rel} line {number} needs a string 'id' and 'text'.")
@@ -180,10 +203,22 @@ def _jsonl_documents(text: str, rel: str) -> list[Document]:
             raise CorpusError(f"{rel} line {number} has unknown key '{unknown[0]}'.")
         optional = {k: (str(row[k]) if row.get(k) is not None else None)
                     for k in ("publisher", "date", "url", "author", "kind")}
-        docs.append(Document(doc_id=str(row["id"]), path=rel, title=str(row.get("title") or row["id"]),
+        docs.append(Document(doc_id=str(row["id"]), path=rel,
+                             title=str(row.get("title") or row["id"]),
                              text=row["text"].replace("\r\n", "\n").replace("\r", "\n"),
                              perspective=str(row.get("perspective") or UNLABELED), **optional))
     return docs
+
+
+def _read_bounded(path: Path, rel: str, max_doc_bytes: int) -> bytes | None:
+    """The file's bytes, or None when it is larger than ``max_doc_bytes`` (never read whole)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(max_doc_bytes + 1)
+    except OSError as exc:
+        raise CorpusError(f"Cannot read {rel} ({exc.strerror}); check its permissions and "
+                          "rebuild.") from exc
+    return None if len(raw) > max_doc_bytes else raw
 
 
 def _skip_reason(raw: bytes, max_doc_bytes: int) -> str | None:

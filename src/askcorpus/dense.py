@@ -19,6 +19,7 @@ class Dense:
     def build(cls, vectors: np.ndarray) -> Dense:
         import faiss
 
+        faiss.omp_set_num_threads(1)  # FAISS's threads fight torch's for 2 cores (DESIGN.md)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(index)
@@ -27,6 +28,7 @@ class Dense:
     def load(cls, path: Path, *, dim: int, size: int) -> Dense:
         import faiss
 
+        faiss.omp_set_num_threads(1)  # FAISS's threads fight torch's for 2 cores (DESIGN.md)
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:

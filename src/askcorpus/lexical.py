@@ -10,7 +10,17 @@ import numpy as np
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A short English stopword list: enough to keep "the of and" from matching everything.
-STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "you", "your", "do", "does", "did", "how", "than", "then", "not", "no", "can", "been", "being", "about", "after", "again", "all", "also", "am", "any", "because", "before", "between", "both", "each", "few", "more", "most", "other", "over", "own", "same", "some", "such", "through", "too", "under", "until", "up", "very", "s", "t", "just", "don", "should", "now"])
+STOPWORDS = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have",
+    "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our",
+    "she", "so", "that", "the", "their", "them", "there", "these", "they", "this", "those",
+    "to", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why",
+    "will", "with", "you", "your", "do", "does", "did", "how", "than", "then", "not", "no",
+    "can", "been", "being", "about", "after", "again", "all", "also", "am", "any",
+    "because", "before", "between", "both", "each", "few", "more", "most", "other", "over",
+    "own", "same", "some", "such", "through", "too", "under", "until", "up", "very", "s",
+    "t", "just", "don", "should", "now",
+])
 
 
 def tokenize(text: str) -> list[str]:

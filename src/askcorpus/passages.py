@@ -35,7 +35,7 @@ def split_document(document: Document, attributor: Attributor | None = None, *,
     text = document.text
     all_blocks = blocks(text)
     units = _units(document, attributor, all_blocks)
-    groups = _pack(units, min_words=min_words, max_words=max_words)
+    groups = _pack(units, text, min_words=min_words, max_words=max_words)
     return [_passage(document, attributor, group, i, len(all_blocks))
             for i, group in enumerate(groups)]
 
@@ -80,11 +80,14 @@ def _units(document: Document, attributor: Attributor, all_blocks: list[Block]) 
     return [u for u in units if text[u.start:u.end].strip()]
 
 
-def _pack(units: list[_Unit], *, min_words: int, max_words: int) -> list[list[_Unit]]:
+def _pack(units: list[_Unit], text: str, *, min_words: int,
+          max_words: int) -> list[list[_Unit]]:
     groups: list[list[_Unit]] = []
     current: list[_Unit] = []
     for unit in units:
-        if current and not _fits(current, unit, min_words=min_words, max_words=max_words):
+        dropped_between = current and text[current[-1].end:unit.start].strip()
+        if current and (dropped_between or not _fits(current, unit, min_words=min_words,
+                                                     max_words=max_words)):
             groups.append(current)
             current = []
         current.append(unit)
@@ -102,7 +105,8 @@ def _fits(current: list[_Unit], unit: _Unit, *, min_words: int, max_words: int) 
         return False
     if last.block.kind == "heading" and unit.block.kind != "heading":
         # A heading is context for what follows it, unless someone else speaks in it.
-        return last.speaker is None or last.speaker == unit.speaker
+        return (last.speaker is None or last.speaker == unit.speaker) \
+            and _words(current) + unit.words <= max_words
     if _speaker(current) != unit.speaker and unit.block.kind != "heading":
         return False
     if _words(current) + unit.words > max_words:
@@ -127,8 +131,8 @@ def _passage(document: Document, attributor: Attributor, group: list[_Unit], ord
     first = group[0].block
     speaker = _speaker(group)
     actor = attributor.actor(speaker)
-    cue = next((u.cue for u in group if u.speaker == speaker and u.block.kind != "heading"),
-               "document default")
+    body = [u for u in group if u.block.kind != "heading"] or group
+    cue = next((u.cue for u in body if u.speaker == speaker), "document default")
     if first.kind == "footnote":
         kind = "footnote"
     elif all(u.block.kind == "heading" for u in group):

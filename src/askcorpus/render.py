@@ -283,7 +283,7 @@ def to_markdown(answer: Answer) -> str:
 
 CSS = """
 .ac-answer, .ac-doc, .ac-balance { font-size: 15px; line-height: 1.5; }
-.ac-banner { padding: 10px 14px; border-radius: 6px; font-weight: 600; margin-bottom: 10px;
+.ac-banner { padding: 10px 14px; border-radius: 6px; font-weight: 700; margin-bottom: 10px;
   background: #e8f0e8; color: #1d3b1d; }
 .ac-banner[data-status="contested"] { background: #fdf1dc; color: #5a3b00; }
 .ac-banner[data-status="no_answer"] { background: #eeeeee; color: #333333; }
@@ -300,9 +300,12 @@ CSS = """
   border-left: 3px solid #cccccc; overflow-wrap: anywhere; }
 .ac-text mark, .ac-doc-text mark { background: #fff1a8; color: inherit; }
 .ac-badge { display: inline-block; color: #ffffff; border-radius: 10px; padding: 0 8px;
-  font-size: 12px; font-weight: 600; }
+  font-size: 12px; font-weight: 700; }
+/* Gradio's prose styles colour every descendant; badges need white text on their colour. */
+.ac-badge, .ac-badge * { color: #ffffff !important; }
+.ac-card-head { font-size: 14px; }
 .ac-source, .ac-refs { font-size: 13px; color: #444444; overflow-wrap: anywhere; }
-.ac-attrib { font-weight: 600; }
+.ac-attrib { font-weight: 700; }
 .ac-nearest h3 { color: #6b4a00; }
 .ac-doc-text { white-space: pre-wrap; unicode-bidi: isolate; max-height: 600px; overflow: auto;
   border: 1px solid #d8d8d8; padding: 10px; background: #ffffff; color: #1a1a1a;

@@ -19,6 +19,14 @@ LEXICAL_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
+class Scores:
+    """Every row's dense cosine and BM25 score (``None`` when lexical search is off)."""
+
+    dense: np.ndarray
+    lexical: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A passage row with every score that decided its place."""
 
@@ -39,26 +47,31 @@ class Retriever:
         self.ids = ids
         self._tiebreak = dict(enumerate(ids))
 
-    def candidates(self, query_vector: np.ndarray, query: str, allowed: np.ndarray, *,
-                   mode: Mode, depth: int, rrf_k: int = 60,
-                   lexical_weight: float = LEXICAL_WEIGHT) -> list[Candidate]:
+    def score_all(self, query_vector: np.ndarray, query: str, mode: Mode) -> Scores:
+        """Dense and lexical scores of every row for one question (computed once per question)."""
+        dense = self.vectors @ query_vector if mode != "lexical" else None
+        lexical = self.lexical.scores(query) if mode != "dense" else None
+        return Scores(dense if dense is not None else self.vectors @ query_vector, lexical)
+
+    def candidates(self, scores: Scores, allowed: np.ndarray, *, depth: int, rrf_k: int = 60,
+                   lexical_weight: float = LEXICAL_WEIGHT, use_dense: bool = True
+                   ) -> list[Candidate]:
         """Fused candidates among ``allowed`` rows (a boolean mask), best first."""
         rows = np.flatnonzero(allowed)
         if len(rows) == 0:
             return []
-        dense_all = self.vectors[rows] @ query_vector if mode != "lexical" else None
-        lexical_all = self.lexical.scores(query)[rows] if mode != "dense" else None
         rankings: dict[str, list[int]] = {}
-        if dense_all is not None:
-            rankings["dense"] = _top(rows, dense_all, depth, self._tiebreak, positive=False)
-        if lexical_all is not None:
-            rankings["lexical"] = _top(rows, lexical_all, depth, self._tiebreak, positive=True)
+        if use_dense:
+            rankings["dense"] = _top(rows, scores.dense[rows], depth, self._tiebreak,
+                                     positive=False)
+        if scores.lexical is not None:
+            rankings["lexical"] = _top(rows, scores.lexical[rows], depth, self._tiebreak,
+                                       positive=True)
         fused = reciprocal_rank_fusion(rankings, weights={"dense": 1.0,
                                                            "lexical": lexical_weight}, k=rrf_k)
         order = ranked(fused, self._tiebreak)
-        lex_full = self.lexical.scores(query) if lexical_all is not None else None
-        return [Candidate(row, fused[row], float(self.vectors[row] @ query_vector),
-                          float(lex_full[row]) if lex_full is not None else 0.0)
+        return [Candidate(row, fused[row], float(scores.dense[row]),
+                          float(scores.lexical[row]) if scores.lexical is not None else 0.0)
                 for row in order]
 
     def best_dense(self, query_vector: np.ndarray, rows: np.ndarray, k: int) -> list[int]:

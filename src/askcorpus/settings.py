@@ -26,9 +26,11 @@ class Settings:
     # Retrieval: how many candidates each retriever contributes before fusion.
     candidates: int = 50
     rrf_k: int = 60
-    # Abstention and relevance (calibrated, see perspectives.py).
-    min_dense: float = 0.30
-    relevance_margin: float = 0.12
+    # Abstention and relevance (calibrated on eval/questions.jsonl, see perspectives.py).
+    min_dense: float = 0.35
+    relevance_margin: float = 0.20
+    side_min_dense: float = 0.60
+    side_max_rank: int = 20
     batch_size: int = 32
 
     def with_model(self, model: str | None) -> Settings:

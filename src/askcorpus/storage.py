@@ -113,15 +113,50 @@ def write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
 
 
 def publish(index_dir: Path, staging: Path) -> Path:
-    """Rename the staging folder to the next generation and point ``CURRENT`` at it."""
+    """Rename the staging folder to the next generation and point ``CURRENT`` at it.
+
+    If any step fails (disk full, I/O error), ``CURRENT`` is put back to the generation it
+    named before and the new generation is removed, so a failed build changes nothing.
+    """
     final = index_dir / f"gen-{next_generation_number(index_dir):06d}"
+    previous = _pointer(index_dir)
     os.replace(staging, final)
-    fsync_dir(index_dir)
+    try:
+        fsync_dir(index_dir)
+        _point(index_dir, final.name)
+    except BaseException:
+        _roll_back(index_dir, final, previous)
+        raise
+    return final
+
+
+def _pointer(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+
+
+def _point(index_dir: Path, name: str) -> None:
+    """Atomically make ``CURRENT`` name ``name``: write a temp file, fsync, rename, fsync."""
     pointer = index_dir / f"{CURRENT}.tmp"
-    write_bytes(pointer, final.name.encode())
+    write_bytes(pointer, name.encode())
     os.replace(pointer, index_dir / CURRENT)
     fsync_dir(index_dir)
-    return final
+
+
+def _roll_back(index_dir: Path, final: Path, previous: str | None) -> None:
+    """Best effort after a failed publish: the old pointer back, the new generation gone."""
+    with contextlib.suppress(OSError):
+        (index_dir / f"{CURRENT}.tmp").unlink(missing_ok=True)
+    if _pointer(index_dir) == final.name:
+        with contextlib.suppress(OSError):
+            if previous is not None and _GENERATION.match(previous):
+                _point(index_dir, previous)
+            else:
+                (index_dir / CURRENT).unlink()
+    if _pointer(index_dir) != final.name:
+        shutil.rmtree(final, ignore_errors=True)
 
 
 def remove_old_generations(index_dir: Path, keep: str) -> None:

@@ -6,7 +6,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +38,7 @@ SCROLL_JS = """() => { requestAnimationFrame(() => {
 # Every event that runs the encoder shares one queue slot, so the UI and the API
 # never encode at the same time (a shared sentence-transformers model is not thread-safe).
 ENGINE = "engine"
+WARM_UP_QUESTION = "What do the sources say?"
 MAX_EXPORTS = 256
 
 
@@ -72,6 +76,7 @@ class _Exports:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="askcorpus-ui-"))
+        weakref.finalize(self, shutil.rmtree, self.root, True)  # also runs at interpreter exit
 
     def write(self, answer: Answer) -> tuple[str, str]:
         data = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
@@ -81,6 +86,7 @@ class _Exports:
         md, js = folder / "answer.md", folder / "answer.json"
         md.write_text(render.to_markdown(answer), encoding="utf-8")
         js.write_text(data + "\n", encoding="utf-8")
+        os.utime(folder)  # a repeated answer counts as new for pruning
         self._prune()
         return str(md), str(js)
 
@@ -95,8 +101,9 @@ def _ask(index: AskIndex, question: str, k: int, perspectives, documents) -> Ans
     """Call the engine; its input errors become a one-line ``gr.Error`` without a traceback."""
     gr = _gradio()
     try:
+        # k goes through unchanged: the engine validates it (and says so) for UI and API alike.
         return index.ask(
-            question or "", k=int(k), perspectives=perspectives or None, documents=documents or None
+            question or "", k=k, perspectives=perspectives or None, documents=documents or None
         )
     except AskcorpusError as e:
         raise gr.Error(str(e), print_exception=False) from None
@@ -118,10 +125,60 @@ def _document_rows(index: AskIndex) -> list[list[Any]]:
             d.date or "",
             d.kind or "",
             labels.get(d.perspective, d.perspective),
-            len(index.passages_of(d.doc_id)),
+            sum(p.kind != "footnote" for p in index.passages_of(d.doc_id)),
         ]
         for d in index.documents()
     ]
+
+
+def _ask_inputs(gr: Any, index: AskIndex, balance: tuple[BalanceRow, ...], examples, limit: int):
+    """Question box, Ask button, examples, filters and the 'nearest anyway' switch."""
+    with gr.Row():
+        question = gr.Textbox(
+            label="Question",
+            placeholder="Ask a question about the corpus and press Enter",
+            max_length=limit,  # UI only: the engine enforces the limit itself
+            lines=1,
+            scale=5,
+            elem_id="ac-question",
+        )
+        ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ac-ask")
+    gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
+    with gr.Accordion("Filters", open=False), gr.Row():
+        sides = gr.Dropdown(
+            [(row.label, row.perspective) for row in balance],
+            value=[],
+            multiselect=True,
+            allow_custom_value=False,
+            label="Only these perspectives",
+        )
+        docs = gr.Dropdown(
+            [(d.title, d.doc_id) for d in index.documents()],
+            value=[],
+            multiselect=True,
+            allow_custom_value=False,
+            label="Only these documents",
+        )
+        k = gr.Slider(1, 20, value=5, step=1, label="Passages per answer")
+    nearest = gr.Checkbox(
+        False,
+        label="When there is no answer, show the nearest passages anyway "
+        "(they do not answer the question)",
+        elem_id="ac-show-nearest",
+    )
+    return question, ask_button, sides, docs, k, nearest
+
+
+def _corpus_tab(gr: Any, index: AskIndex, balance, perspectives) -> None:
+    gr.Dataframe(
+        _document_rows(index),
+        headers=["title", "publisher", "date", "kind", "perspective", "passages"],
+        datatype=["str", "str", "str", "str", "str", "number"],  # plain text, never markdown
+        interactive=False,
+        wrap=True,
+        label="Documents",
+    )
+    gr.HTML(render.balance_html(balance, perspectives), js_on_load=None)
 
 
 def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
@@ -129,51 +186,44 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
 
     Example:
         >>> app = build_app(askcorpus.open("index"))  # doctest: +SKIP
+        >>> app.queue(max_size=64, default_concurrency_limit=1)  # doctest: +SKIP
         >>> app.launch(**launch_options(blocked_paths=["seeds", "index"]))  # doctest: +SKIP
     """
     gr = _gradio()
     exports = _Exports()
     perspectives = dict(index.perspectives)
+    balance = index.balance()  # its rows are the perspectives the corpus actually holds
     examples = tuple(getattr(index, "examples", ()) or ()) or SEED_QUESTIONS
 
+    def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
+        answer = _ask(index, q, n, sides, docs)
+        md_path, json_path = exports.write(answer)
+        choices = _citation_choices(answer)
+        return (
+            render.answer_html(answer, perspectives, show_nearest=nearest),
+            answer,
+            gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
+            gr.DownloadButton(value=md_path, visible=True),
+            gr.DownloadButton(value=json_path, visible=True),
+            "",
+        )
+
+    def on_nearest(answer: Answer | None, nearest: bool) -> str:
+        if answer is None:
+            return ""
+        return render.answer_html(answer, perspectives, show_nearest=nearest)
+
+    def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
+        """Ask the corpus; returns the answer as JSON (see Answer.to_dict)."""
+        return _ask(index, question, k, perspectives, None).to_dict()
+
     with gr.Blocks(title="askcorpus", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
-        answer_state = gr.State(None)
+        state = gr.State(None)
         gr.Markdown("## askcorpus — what do the sources say, and who says it?")
         with gr.Tab("Ask"):
-            with gr.Row():
-                question = gr.Textbox(
-                    label="Question",
-                    placeholder="Ask a question about the corpus and press Enter",
-                    max_length=max_question_chars,
-                    lines=1,
-                    scale=5,
-                    elem_id="ac-question",
-                )
-                ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ac-ask")
-            gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
-            with gr.Accordion("Filters", open=False):
-                with gr.Row():
-                    side_filter = gr.Dropdown(
-                        [(p.label, pid) for pid, p in perspectives.items()],
-                        value=[],
-                        multiselect=True,
-                        allow_custom_value=False,
-                        label="Only these perspectives",
-                    )
-                    doc_filter = gr.Dropdown(
-                        [(d.title, d.doc_id) for d in index.documents()],
-                        value=[],
-                        multiselect=True,
-                        allow_custom_value=False,
-                        label="Only these documents",
-                    )
-                    k = gr.Slider(1, 20, value=5, step=1, label="Passages per answer")
-                show_nearest = gr.Checkbox(
-                    False,
-                    label="When there is no answer, show the nearest passages anyway "
-                    "(they do not answer the question)",
-                    elem_id="ac-show-nearest",
-                )
+            question, ask_button, sides, docs, k, nearest = _ask_inputs(
+                gr, index, balance, examples, max_question_chars
+            )
             answer_out = gr.HTML(elem_id="ac-answer", js_on_load=None)
             with gr.Row():
                 md_button = gr.DownloadButton("Export answer.md", visible=False, size="sm")
@@ -185,63 +235,30 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
                 show_button = gr.Button("Show in document", scale=1, elem_id="ac-show-doc")
             document_out = gr.HTML(elem_id="ac-document", js_on_load=None)
         with gr.Tab("Corpus"):
-            gr.Dataframe(
-                _document_rows(index),
-                headers=["title", "publisher", "date", "kind", "perspective", "passages"],
-                datatype=["str", "str", "str", "str", "str", "number"],
-                interactive=False,
-                wrap=True,
-                label="Documents",
-            )
-            gr.HTML(render.balance_html(index.balance(), perspectives), js_on_load=None)
-
-        def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
-            answer = _ask(index, q, n, sides, docs)
-            md_path, json_path = exports.write(answer)
-            choices = _citation_choices(answer)
-            return (
-                render.answer_html(answer, perspectives, show_nearest=nearest),
-                answer,
-                gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
-                gr.DownloadButton(value=md_path, visible=True),
-                gr.DownloadButton(value=json_path, visible=True),
-                "",
-            )
-
-        def on_nearest(answer: Answer | None, nearest: bool) -> str:
-            return (
-                ""
-                if answer is None
-                else render.answer_html(answer, perspectives, show_nearest=nearest)
-            )
-
-        def on_show(answer: Answer | None, n: int | None) -> str:
-            if answer is None or n is None or not 1 <= int(n) <= len(answer.citations):
-                return ""
-            c = answer.citation(int(n))
-            return render.document_html(c.document, c.passage.start, c.passage.end)
+            _corpus_tab(gr, index, balance, perspectives)
 
         gr.on(
             [ask_button.click, question.submit],
             on_ask,
-            inputs=[question, side_filter, doc_filter, k, show_nearest],
-            outputs=[answer_out, answer_state, cited, md_button, json_button, document_out],
+            inputs=[question, sides, docs, k, nearest],
+            outputs=[answer_out, state, cited, md_button, json_button, document_out],
             api_visibility="private",
             concurrency_id=ENGINE,
         )
-        show_nearest.change(
-            on_nearest, [answer_state, show_nearest], answer_out, api_visibility="private"
-        )
+        nearest.change(on_nearest, [state, nearest], answer_out, api_visibility="private")
         show_button.click(
-            on_show, [answer_state, cited], document_out, api_visibility="private"
-        ).then(None, js=SCROLL_JS)
-
-        def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
-            """Ask the corpus; returns the answer as JSON (see Answer.to_dict)."""
-            return _ask(index, question, k, perspectives, None).to_dict()
-
+            _show_document, [state, cited], document_out, api_visibility="private"
+        ).then(None, js=SCROLL_JS)  # scroll once the panel is filled; runs only in the browser
         gr.api(ask, api_name="ask", concurrency_id=ENGINE)
     return app
+
+
+def _show_document(answer: Answer | None, n: int | None) -> str:
+    """The cited passage's whole document, the passage marked (``#ac-target``)."""
+    if answer is None or n is None or not 1 <= int(n) <= len(answer.citations):
+        return ""
+    c = answer.citation(int(n))
+    return render.document_html(c.document, c.passage.start, c.passage.end)
 
 
 def launch_options(
@@ -270,13 +287,26 @@ def launch_options(
 
 
 def serve(
-    index: AskIndex, *, host: str = "127.0.0.1", port: int = 7860, blocked_paths: list[str]
+    index: AskIndex,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    blocked_paths: list[str],
+    warm: bool = True,
 ) -> None:
     """Serve the web UI until interrupted; ``blocked_paths`` should name the corpus and index.
 
     Example:
         >>> serve(askcorpus.open("index"), blocked_paths=["seeds", "index"])  # doctest: +SKIP
     """
+    if warm:
+        # The engine loads its model on the first question (seconds): pay that before the port
+        # opens, so the first visitor does not wait and "listening" means "ready".
+        index.ask(WARM_UP_QUESTION)
     app = build_app(index)
     app.queue(max_size=64, default_concurrency_limit=1)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (service managers, tests) shuts down like Ctrl-C: Gradio closes the server
+        # and the export folder is removed, instead of the process dying mid-way.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     app.launch(**launch_options(blocked_paths=blocked_paths, host=host, port=port))
