@@ -58,6 +58,7 @@ _PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
 _NEAR = 50  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
 _PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
 _CLAUSE_JOINT = re.compile(r",\s+while\s+|;\s+|,\s+but\s+|,\s+whereas\s+")
+_QUOTED_PHRASE = re.compile(r"['‘“\"]([^'‘’“”\"]{8,120})['’”\"]")
 _QUOTE_PAIRS = (("“", "”"), ("\"", "\""))
 _SUBJECT_WINDOW = 160  # characters before a verb in which its subject is looked for
 
@@ -109,7 +110,9 @@ class Attributor:
         last_paragraph = None
         for i, (start, end, paragraph) in enumerate(sentences):
             if paragraph != last_paragraph:
-                state.quote_open = False
+                state.quote_open = state.single_open = False
+                if last_paragraph is not None and paragraph - last_paragraph > 1:
+                    state.author = None  # dropped boilerplate ("Read More Here") ends an excerpt
                 last_paragraph = paragraph
             opens = _opens_quote(text, start, end, state)
             self._update_author(text, start, end, state, is_heading=headings[i])
@@ -119,7 +122,8 @@ class Attributor:
                                   f"excerpt by {state.author.name} (byline)")
                 voices.append((voice, paragraph, opens))
                 owner.append(i)
-        filled = _fill_quote_continuations(voices)
+        filled = _headline_quotes(text, _fill_quote_continuations(voices),
+                                  [headings[i] for i in owner])
         out: list[list[Voice]] = [[] for _ in sentences]
         for i, voice in zip(owner, filled, strict=True):
             out[i].append(voice)
@@ -210,6 +214,7 @@ class _DocumentState:
         self.last_person: Actor | None = None
         self.author: Actor | None = None
         self.quote_open = False
+        self.single_open = False
 
     def remember(self, mentions: list[_Mention]) -> None:
         for m in mentions:
@@ -262,6 +267,22 @@ def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voi
     return out
 
 
+def _headline_quotes(text: str, voices: list[Voice], is_heading: list[bool]) -> list[Voice]:
+    """A headline that quotes a phrase someone says later in the document is theirs."""
+    out = list(voices)
+    for i, voice in enumerate(voices):
+        if voice.speaker is not None or not is_heading[i]:
+            continue
+        for phrase in _QUOTED_PHRASE.findall(text[voice.start:voice.end]):
+            speaker = next((v for v in voices if v.speaker and not v.cue.startswith("headline")
+                            and phrase.casefold() in text[v.start:v.end].casefold()), None)
+            if speaker is not None and len(phrase.split()) >= 3:
+                out[i] = Voice(voice.start, voice.end, speaker.speaker,
+                               f"headline quotes {speaker.speaker}: '{phrase}'")
+                break
+    return out
+
+
 def _is_list_item(voices: list[tuple[Voice, int, bool]], i: int) -> bool:
     return voices[i][1] - voices[i - 1][1] <= 1 and voices[i][2]
 
@@ -282,8 +303,13 @@ def _nearest_cued(voices: list[tuple[Voice, int, bool]], i: int, paragraph: int)
 
 def _opens_quote(text: str, start: int, end: int, state: _DocumentState) -> bool:
     """True when the sentence starts with a quotation mark or inside an open quotation."""
-    inside = state.quote_open
+    inside = state.quote_open or state.single_open
     sentence = text[start:end]
+    # Single quotes double as apostrophes, so they are followed only from sentence to sentence.
+    if sentence.lstrip().startswith("‘"):
+        state.single_open = True
+    if state.single_open and sentence.rstrip().endswith(("’", "’.", ".’", "’”")):
+        state.single_open = False
     for ch in sentence:
         if ch == "“":
             state.quote_open = True

@@ -68,7 +68,8 @@ def _units(document: Document, attributor: Attributor, all_blocks: list[Block]) 
                       if not is_boilerplate(text[s.start:s.end]))
     narrative = [s for s in spoken if s.block.kind != "footnote"]
     voices = attributor.attribute_document(
-        document.doc_id, text, [(s.start, s.end, s.block.index) for s in narrative],
+        document.doc_id, text,
+        [(s.start, s.end, _speech_paragraph(text, s.block, all_blocks)) for s in narrative],
         headings=[s.block.kind == "heading" for s in narrative])
     by_sentence = {s.start: v for s, v in zip(narrative, voices, strict=True)}
     units = []
@@ -78,6 +79,18 @@ def _units(document: Document, attributor: Attributor, all_blocks: list[Block]) 
             units.append(_Unit(v.start, v.end, s.block, v.speaker, v.cue,
                                len(text[v.start:v.end].split())))
     return [u for u in units if text[u.start:u.end].strip()]
+
+
+def _speech_paragraph(text: str, block: Block, all_blocks: list[Block]) -> int:
+    """The paragraph a block continues: a page break with footnotes can cut a sentence."""
+    index = block.index
+    while text[all_blocks[index - 1].start:all_blocks[index - 1].start + 1].islower():
+        previous = [b for b in all_blocks[:index - 1] if b.kind not in ("footnote", "boilerplate")]
+        if not previous or text[previous[-1].end - 1] in ".!?”\"" \
+                or previous[-1].kind != "body":
+            break
+        index = previous[-1].index
+    return index
 
 
 def _pack(units: list[_Unit], text: str, *, min_words: int,

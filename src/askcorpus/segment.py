@@ -117,11 +117,18 @@ def _classify(paragraph: str, previous: Block | None) -> tuple[BlockKind, int | 
                                                                                     "http")):
         return "footnote", previous.footnote
     words = paragraph.split()
-    if len(lines) == 1 and len(words) <= 20 and not paragraph.rstrip().endswith(
-            (".", "”", "\"", "’", ":", ";", ",")):
+    if len(lines) == 1 and len(words) <= 20 and (_title_case(words) or not paragraph.rstrip()
+                                                  .endswith((".", "”", "\"", "’", ":", ";", ","))):
         if not paragraph.rstrip().endswith(("?", "!")) or len(words) <= 10:
             return "heading", None
     return "body", None
+
+
+def _title_case(words: list[str]) -> bool:
+    """Headline style: most words capitalised ("Azerbaijan Waited For Its Opening")."""
+    letters = [w.lstrip("“\"‘'(") for w in words]
+    capitalised = sum(1 for w in letters if w[:1].isupper())
+    return len(words) >= 3 and capitalised >= 0.7 * len(words) and not words[-1].endswith(".")
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
