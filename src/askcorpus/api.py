@@ -53,7 +53,7 @@ def build(corpus: str | Path, index_dir: str | Path, model: str | None = None, *
 
     Example:
         >>> index = askcorpus.build("seeds", "index")  # doctest: +SKIP
-        >>> index.ask("How many soldiers does Armenia say have been killed?").status  # doctest: +SKIP
+        >>> index.ask("How many soldiers has Armenia lost?").status  # doctest: +SKIP
         'answered'
     """
     settings = (settings or Settings()).with_model(model)
@@ -240,8 +240,8 @@ class Index:
             "No searchable terms in the question; results rest on meaning alone (low confidence).",)
         vector = self._encode_query(text)
         if vector is None:
-            return answer_logic.no_answer(text, [], ctx, notices + (
-                "The question could not be turned into a usable vector.",))
+            return answer_logic.no_answer(text, [], ctx, (
+                *notices, "The question could not be turned into a usable vector."))
         depth = max(k * 4, self.settings.candidates)
         scores = self._retriever.score_all(vector, text, _base(mode))
         fused = self._retriever.candidates(scores, allowed, depth=depth, rrf_k=self.settings.rrf_k,

@@ -132,7 +132,7 @@ def no_answer(question: str, nearest: Sequence[Candidate], ctx: AnswerContext,
     """Nothing is presented as an answer; the nearest passages are kept, labelled as such."""
     shown = tuple(_citation(i + 1, c, (0, 0), ctx) for i, c in enumerate(nearest))
     return Answer(question=question, status="no_answer", nearest=shown,
-                  notices=notices + ("No passage in this corpus answers this question.",),
+                  notices=(*notices, "No passage in this corpus answers this question."),
                   perspective_labels=_labels(ctx))
 
 

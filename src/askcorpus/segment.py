@@ -117,10 +117,11 @@ def _classify(paragraph: str, previous: Block | None) -> tuple[BlockKind, int | 
                                                                                     "http")):
         return "footnote", previous.footnote
     words = paragraph.split()
-    if len(lines) == 1 and len(words) <= 20 and (_title_case(words) or not paragraph.rstrip()
-                                                  .endswith((".", "”", "\"", "’", ":", ";", ","))):
-        if not paragraph.rstrip().endswith(("?", "!")) or len(words) <= 10:
-            return "heading", None
+    ends = paragraph.rstrip()[-1:]
+    short_line = len(lines) == 1 and len(words) <= 20
+    headline = _title_case(words) or ends not in ".”\"’:;,"
+    if short_line and headline and (ends not in "?!" or len(words) <= 10):
+        return "heading", None
     return "body", None
 
 

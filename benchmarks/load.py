@@ -1,0 +1,255 @@
+"""Load test of `askcorpus serve` (RELIABILITY.md T47), with a bare Gradio app as baseline.
+
+Starts a real ``askcorpus serve`` on 127.0.0.1 (a free port), sends N requests at a fixed
+concurrency through the two-step ``/gradio_api/call/ask`` API (POST, then GET the event
+stream) for several rounds, and reports throughput, p50/p95/p99 latency, errors, rejected
+requests (queue full, counted apart from errors) and the server's RSS after each round. The
+same measurement of ``benchmarks/noop_app.py`` (a no-op handler, same launch options) runs in
+the same invocation as the baseline. Every request has a timeout and every round a wall-time
+cap, so the run always ends. Only loopback targets are used.
+
+    python benchmarks/load.py                      # 300 requests x 3 rounds, concurrency 8
+    python benchmarks/load.py --requests 40 --rounds 2 --model hash:64 --no-baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # loopback only, by construction
+QUESTIONS = (
+    "How many soldiers does Armenia say have been killed?",
+    "Is the fighting happening on Armenian territory?",
+    "Did Armenian forces commit war crimes?",
+    "What did Yuri Kim tell the Senate?",
+    "What is the capital of Australia?",
+    "Who says the river dam cut the water of the farms?",
+    "What did the council demand?",
+    "Were civilians attacked?",
+)
+
+
+@dataclass
+class Round:
+    """One round of requests against one server."""
+
+    number: int
+    requests: int
+    seconds: float
+    ok: int
+    errors: int
+    rejected: int
+    timeouts: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    throughput_rps: float
+    rss_mb: float
+    error_samples: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/gradio_api/info", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def rss_mb(proc: subprocess.Popen) -> float:
+    """Resident memory of the server process and its children, in MB."""
+    try:
+        root = psutil.Process(proc.pid)
+        procs = [root, *root.children(recursive=True)]
+        return sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6
+    except psutil.Error:
+        return float("nan")
+
+
+def one_request(client: httpx.Client, url: str, question: str) -> tuple[str, float, str]:
+    """(outcome, seconds, detail): outcome is ok, rejected, error or timeout."""
+    started = time.perf_counter()
+    try:
+        response = client.post(f"{url}/gradio_api/call/ask",
+                               json={"data": [question, 5, None]})
+        if response.status_code == 503 and "Queue is full" in response.text:
+            return "rejected", time.perf_counter() - started, ""
+        if response.status_code != 200:
+            return "error", time.perf_counter() - started, f"POST {response.status_code}"
+        event_id = response.json()["event_id"]
+        body = client.get(f"{url}/gradio_api/call/ask/{event_id}").text
+        elapsed = time.perf_counter() - started
+        if "event: complete" in body:
+            return "ok", elapsed, ""
+        return "error", elapsed, body[:200]
+    except httpx.TimeoutException:
+        return "timeout", time.perf_counter() - started, "timeout"
+    except httpx.HTTPError as exc:
+        return "error", time.perf_counter() - started, repr(exc)[:200]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def run_round(number: int, url: str, proc: subprocess.Popen, *, requests: int,
+              concurrency: int, timeout: float, wall: float) -> Round:
+    results: list[tuple[str, float, str]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + wall
+    limits = httpx.Limits(max_connections=concurrency * 2)
+
+    def worker(i: int) -> None:
+        if time.monotonic() > deadline:
+            outcome = ("timeout", 0.0, "round wall time exceeded")
+        else:
+            outcome = one_request(client, url, QUESTIONS[i % len(QUESTIONS)])
+        with lock:
+            results.append(outcome)
+
+    started = time.perf_counter()
+    with httpx.Client(timeout=timeout, limits=limits) as client, \
+            ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(worker, range(requests)))
+    seconds = time.perf_counter() - started
+    latencies = [t for outcome, t, _ in results if outcome == "ok"]
+    ok = len(latencies)
+    return Round(
+        number=number, requests=requests, seconds=round(seconds, 2), ok=ok,
+        errors=sum(o == "error" for o, _, _ in results),
+        rejected=sum(o == "rejected" for o, _, _ in results),
+        timeouts=sum(o == "timeout" for o, _, _ in results),
+        p50_ms=round(percentile(latencies, 0.50) * 1000, 1),
+        p95_ms=round(percentile(latencies, 0.95) * 1000, 1),
+        p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+        throughput_rps=round(ok / seconds, 2) if seconds else 0.0,
+        rss_mb=round(rss_mb(proc), 1),
+        error_samples=[d for o, _, d in results if o in ("error", "timeout")][:3],
+    )
+
+
+def measure(name: str, cmd: list[str], port: int, args: argparse.Namespace,
+            workdir: Path) -> dict:
+    url = f"http://{HOST}:{port}"
+    log = workdir / f"{name}.log"
+    src = str(ROOT / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (src, os.environ.get(
+        "PYTHONPATH")))), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+        "GRADIO_TEMP_DIR": str(workdir / f"{name}-tmp")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    try:
+        wait_ready(url, proc, args.startup_timeout, log)
+        with httpx.Client(timeout=args.timeout) as client:  # warm-up, not measured
+            for q in QUESTIONS[: min(len(QUESTIONS), args.concurrency)]:
+                one_request(client, url, q)
+        warm_rss = round(rss_mb(proc), 1)
+        rounds = [run_round(i + 1, url, proc, requests=args.requests,
+                            concurrency=args.concurrency, timeout=args.timeout,
+                            wall=args.round_wall) for i in range(args.rounds)]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return {"name": name, "warm_rss_mb": warm_rss, "rounds": [asdict(r) for r in rounds],
+            "rss_growth_mb": round(rounds[-1].rss_mb - warm_rss, 1) if rounds else None}
+
+
+def report(result: dict) -> None:
+    print(f"\n== {result['name']} (RSS after warm-up {result['warm_rss_mb']} MB)")
+    print(f"{'round':>5} {'req':>5} {'ok':>5} {'err':>4} {'rej':>4} {'t/o':>4} {'rps':>7} "
+          f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8}")
+    for r in result["rounds"]:
+        print(f"{r['number']:>5} {r['requests']:>5} {r['ok']:>5} {r['errors']:>4} "
+              f"{r['rejected']:>4} {r['timeouts']:>4} {r['throughput_rps']:>7} "
+              f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['rss_mb']:>8}")
+        for sample in r["error_samples"]:
+            print(f"      error: {sample}")
+    print(f"RSS growth after warm-up: {result['rss_growth_mb']} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--corpus", default=str(ROOT / "seeds"))
+    parser.add_argument("--index", default=None, help="index folder (default: a fresh temp one)")
+    parser.add_argument("--model", default=None, help="build model (default: the packaged one)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--round-wall", type=float, default=900.0, help="seconds per round")
+    parser.add_argument("--startup-timeout", type=float, default=300.0)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the no-op app")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="askcorpus-load-"))
+    try:
+        index = Path(args.index) if args.index else workdir / "index"
+        if not (index / "CURRENT").exists():
+            build = [sys.executable, "-m", "askcorpus.cli", "build", "--corpus", args.corpus,
+                     "--index", str(index)] + (["--model", args.model] if args.model else [])
+            subprocess.run(build, check=True, cwd=ROOT, capture_output=True, timeout=900,
+                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        results = []
+        port = free_port()
+        serve = [sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
+                 "--index", str(index), "--host", HOST, "--port", str(port)]
+        results.append(measure("askcorpus serve", serve, port, args, workdir))
+        if not args.no_baseline:
+            port = free_port()
+            noop = [sys.executable, str(ROOT / "benchmarks" / "noop_app.py"), "--host", HOST,
+                    "--port", str(port)]
+            results.append(measure("no-op Gradio app (baseline)", noop, port, args, workdir))
+        print(f"{args.requests} requests x {args.rounds} rounds at concurrency "
+              f"{args.concurrency}, {os.cpu_count()} CPUs, loopback {HOST}")
+        for result in results:
+            report(result)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        bad = sum(r["errors"] + r["timeouts"] for res in results for r in res["rounds"])
+        return 1 if bad else 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

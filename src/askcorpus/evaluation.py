@@ -1,0 +1,423 @@
+"""Seed-set evaluation: retrieval, sides, contested flag, abstention, citations, attribution.
+
+`askcorpus eval` runs every question of ``eval/questions.jsonl`` through four configurations
+(lexical, dense, hybrid, full) of one index and scores them against the gold evidence, which
+is stored as verbatim quotes: a citation "finds" a quote when it lies in the same document and
+its [start, end) overlaps the quote's span. Ranking metrics come from ir-measures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from askcorpus.errors import CorpusError
+
+CONFIGS = ("lexical", "dense", "hybrid", "full")
+K = 10
+RANKING = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+METRICS = (*RANKING, "side_recall", "side_recall_answerable", "contested_precision",
+           "contested_recall", "contested_f1", "contested_flag_rate", "abstention_rate",
+           "false_abstention_rate", "citation_validity", "latency_p50_ms", "latency_p95_ms")
+# Relative to the folder of the questions file (eval/): results/, REPORT.md, the gold file.
+RESULTS = "results"
+REPORT = "REPORT.md"
+ATTRIBUTION_GOLD = "../tests/data/attribution_gold.jsonl"
+
+
+@dataclass(frozen=True)
+class Gold:
+    """One gold evidence quote located in its document."""
+
+    item: str
+    doc: str
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass
+class Outcome:
+    """What one configuration did with one question."""
+
+    question: dict[str, Any]
+    config: str
+    ranking: list[tuple[str, int, int]]
+    sides: set[str]
+    status: str | None
+    seconds: float
+    valid: int = 0
+    cited: int = 0
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def qid(self) -> str:
+        return self.question["id"]
+
+
+# ---------------------------------------------------------------------------- pure metrics
+def overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def credit(ranking: Sequence[tuple[str, int, int]], gold: Sequence[Gold]) -> list[str | None]:
+    """Each ranked span → the first gold item it overlaps that no earlier span took, or None."""
+    taken: set[str] = set()
+    out: list[str | None] = []
+    for doc, start, end in ranking:
+        hit = next((g.item for g in gold if g.item not in taken and g.doc == doc
+                    and overlaps(start, end, g.start, g.end)), None)
+        if hit is not None:
+            taken.add(hit)
+        out.append(hit)
+    return out
+
+
+def ranking_metrics(qrels: dict[str, Sequence[str]], credited: dict[str, Sequence[str | None]],
+                    k: int = K) -> dict[str, dict[str, float]]:
+    """R@1/5/10, MRR@10 and nDCG@10 per query with ir-measures (binary relevance).
+
+    ``qrels`` maps a query to its relevant item ids, ``credited`` to its ranking where each
+    entry is the relevant item a result found or None. Queries without results score 0.
+    """
+    import ir_measures
+    from ir_measures import RR, R, nDCG
+
+    measures = {"R@1": R @ 1, "R@5": R @ 5, "R@10": R @ 10, "MRR@10": RR @ k,
+                "nDCG@10": nDCG @ k}
+    names = {str(m): name for name, m in measures.items()}
+    qrel_rows = [ir_measures.Qrel(q, item, 1) for q, items in qrels.items() for item in items]
+    run = [ir_measures.ScoredDoc(q, item or f"{q}-n{rank}", float(len(ranking) - rank))
+           for q, ranking in credited.items() if q in qrels
+           for rank, item in enumerate(ranking[:k])]
+    out = {q: dict.fromkeys(measures, 0.0) for q in qrels}
+    if run and qrel_rows:
+        for m in ir_measures.iter_calc(list(measures.values()), qrel_rows, run):
+            out[m.query_id][names[str(m.measure)]] = float(m.value)
+    return out
+
+
+def side_recall(gold: Iterable[str], predicted: Iterable[str]) -> float:
+    gold = set(gold)
+    return len(gold & set(predicted)) / len(gold) if gold else 1.0
+
+
+def flag_prf(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, float | None]:
+    """Precision, recall and F1 of a binary flag; None where undefined (0/0)."""
+    tp = sum(g and p for g, p in zip(gold, predicted, strict=True))
+    pos, rel = sum(predicted), sum(gold)
+    precision = tp / pos if pos else None
+    recall = tp / rel if rel else None
+    f1 = (2 * precision * recall / (precision + recall) if precision and recall else
+          (0.0 if precision is not None and recall is not None else None))
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return float(np.mean(values)) if values else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
+    """Every metric over ``outcomes`` (one configuration); None where it does not apply."""
+    answerable = [o for o in outcomes if o.question["answerable"]]
+    contested = [o for o in answerable if o.question["contested"]]
+    unanswerable = [o for o in outcomes if not o.question["answerable"]]
+    full = config == "full"
+    out: dict[str, Any] = {m: mean(o.scores[m] for o in answerable) for m in RANKING}
+    out["side_recall"] = mean(side_recall(o.question["sides"], o.sides) for o in contested)
+    out["side_recall_answerable"] = mean(side_recall(o.question["sides"], o.sides)
+                                         for o in answerable)
+    prf = flag_prf([o.question["contested"] for o in outcomes],
+                   [o.status == "contested" for o in outcomes]) if full else {}
+    for key in ("precision", "recall", "f1"):
+        out[f"contested_{key}"] = prf.get(key)
+    out["contested_flag_rate"] = mean(o.status == "contested" for o in outcomes) if full else None
+    out["abstention_rate"] = mean(o.status == "no_answer" for o in unanswerable) if full else None
+    out["false_abstention_rate"] = (mean(o.status == "no_answer" for o in answerable)
+                                    if full else None)
+    cited = sum(o.cited for o in outcomes)
+    out["citation_validity"] = sum(o.valid for o in outcomes) / cited if cited else None
+    ms = [o.seconds * 1000 for o in outcomes]
+    out["latency_p50_ms"], out["latency_p95_ms"] = percentile(ms, 50), percentile(ms, 95)
+    out.update(n=len(outcomes), n_answerable=len(answerable), n_contested=len(contested),
+               n_unanswerable=len(unanswerable))
+    return out
+
+
+def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[dict[str, Any]]:
+    """Why each question fell short, one row per (configuration, question, reason)."""
+    rows = []
+    for o in outcomes:
+        q, full = o.question, o.config == "full"
+
+        def add(reason: str, detail: str, o: Outcome = o, q: dict = q) -> None:
+            rows.append({"config": o.config, "id": o.qid, "type": q["type"], "reason": reason,
+                         "detail": detail, "question": q["question"]})
+
+        if full and q["answerable"] and o.status == "no_answer":
+            add("wrongly abstained", "status no_answer on an answerable question")
+        elif full and not q["answerable"] and o.status != "no_answer":
+            top = o.ranking[0] if o.ranking else None
+            add("answered unanswerable", f"status {o.status}; top citation {top}")
+        elif full and q["answerable"] and (o.status == "contested") != q["contested"]:
+            add("wrong status", f"expected {'contested' if q['contested'] else 'answered'}, "
+                                f"got {o.status}")
+        if q["answerable"] and o.scores.get("R@10", 1.0) < 1.0:
+            found = set(credit(o.ranking[:K], gold[o.qid]))
+            missed = [f"{g.doc}: {g.quote[:70]}" for g in gold[o.qid] if g.item not in found]
+            add("missed evidence", " | ".join(missed))
+        missing = sorted(set(q["sides"]) - o.sides) if q["contested"] else []
+        if missing and o.status != "no_answer":
+            add("missed side", f"missing {', '.join(missing)}; shown {sorted(o.sides)}")
+    return rows
+
+
+# ---------------------------------------------------------------------------- running
+def load_jsonl(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return rows[:limit] if limit is not None else rows
+
+
+def gold_spans(index: Any, question: dict[str, Any]) -> list[Gold]:
+    out = []
+    for i, ev in enumerate(question["evidence"]):
+        start = index.document(ev["doc"]).text.find(ev["quote"])
+        if start < 0:
+            raise CorpusError(f"{question['id']}: evidence quote not found in {ev['doc']}: "
+                              f"{ev['quote'][:60]!r}; the questions and the corpus disagree.")
+        out.append(Gold(f"{question['id']}-e{i}", ev["doc"], start, start + len(ev["quote"]),
+                        ev["quote"]))
+    return out
+
+
+def _valid(index: Any, citations: Iterable[Any]) -> tuple[int, int]:
+    citations = list(citations)
+    good = sum(c.text == index.document(c.passage.doc_id).text[c.passage.start:c.passage.end]
+               for c in citations)
+    return good, len(citations)
+
+
+def run_question(index: Any, question: dict[str, Any], config: str) -> Outcome:
+    text = question["question"]
+    started = time.perf_counter()
+    if config == "full":
+        answer = index.ask(text, k=K, mode="full")
+        seconds = time.perf_counter() - started
+        citations, status = list(answer.citations), answer.status
+        sides = set(answer.sides_map) if status != "no_answer" else set()
+        shown = [*answer.citations, *answer.nearest]
+    else:
+        citations = index.search(text, k=K, mode=config)
+        seconds = time.perf_counter() - started
+        status, sides, shown = None, {c.perspective for c in citations[:K]}, citations
+    ranking = [(c.passage.doc_id, c.passage.start, c.passage.end) for c in citations]
+    valid, cited = _valid(index, shown)
+    return Outcome(question, config, ranking, sides, status, seconds, valid, cited)
+
+
+def attribution(index: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Speaker and perspective of the passage that overlaps each gold statement the most."""
+    speaker_ok = perspective_ok = speakers = 0
+    failed = []
+    for row in rows:
+        start = index.document(row["doc"]).text.find(row["quote"])
+        if start < 0:
+            raise CorpusError(f"attribution quote not found in {row['doc']}: {row['quote'][:60]!r}")
+        end = start + len(row["quote"])
+        body = [p for p in index.passages_of(row["doc"]) if p.kind != "footnote"]
+        best = max(body, key=lambda p: min(end, p.end) - max(start, p.start))
+        s_ok = row["speaker"] is None or best.speaker == row["speaker"]
+        p_ok = best.perspective == row["perspective"]
+        speakers += row["speaker"] is not None
+        speaker_ok += row["speaker"] is not None and s_ok
+        perspective_ok += p_ok
+        if not (s_ok and p_ok):
+            failed.append({"doc": row["doc"], "quote": row["quote"], "passage": best.passage_id,
+                           "gold_speaker": row["speaker"], "speaker": best.speaker,
+                           "gold_perspective": row["perspective"],
+                           "perspective": best.perspective, "attributed_by": best.attributed_by})
+    return {"n": len(rows), "n_with_speaker": speakers,
+            "speaker_accuracy": speaker_ok / speakers if speakers else None,
+            "perspective_accuracy": perspective_ok / len(rows) if rows else None,
+            "failures": failed}
+
+
+def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
+             configs: Sequence[str] = CONFIGS, attribution_rows: Sequence[dict] = (),
+             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Every configuration on every question; returns the JSON-ready results."""
+    started = time.perf_counter()
+    gold = {q["id"]: gold_spans(index, q) for q in questions}
+    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
+    index.search("warm-up query", k=1, mode="hybrid")  # load the model outside the timings
+    results: dict[str, Any] = {"configs": {}, "by_type": {}, "failures": [], "per_question": []}
+    for config in configs:
+        outcomes = [run_question(index, q, config) for q in questions]
+        per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
+                                            for o in outcomes})
+        for o in outcomes:
+            o.scores = per_query.get(o.qid, {})
+        results["configs"][config] = summarize(outcomes, config)
+        types = sorted({q["type"] for q in questions})
+        results["by_type"][config] = {t: summarize([o for o in outcomes
+                                                    if o.question["type"] == t], config)
+                                      for t in types}
+        results["failures"] += failures(outcomes, gold)
+        results["per_question"] += [{"config": config, "id": o.qid, "type": o.question["type"],
+                                     "status": o.status, "sides": sorted(o.sides),
+                                     **{m: o.scores.get(m) for m in RANKING},
+                                     "latency_ms": round(o.seconds * 1000, 2)}
+                                    for o in outcomes]
+        if log:
+            log(f"{config}: {len(outcomes)} questions in {sum(o.seconds for o in outcomes):.1f} s")
+    results["attribution"] = attribution(index, attribution_rows) if attribution_rows else None
+    results["meta"] = {"questions": len(questions), "k": K, "configs": list(configs),
+                       "index": str(index.index_dir), "generation": index.generation,
+                       "model": index.manifest["model"]["name"],
+                       "passages": index.manifest["counts"]["passages"],
+                       "seconds": round(time.perf_counter() - started, 2), **machine()}
+    return results
+
+
+def machine() -> dict[str, Any]:
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+
+
+# ---------------------------------------------------------------------------- output
+def fmt(value: Any, metric: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.1f}" if metric.endswith("_ms") else f"{value:.3f}"
+    return str(value)
+
+
+def table(columns: dict[str, dict[str, Any]], metrics: Sequence[str] = METRICS,
+          markdown: bool = False) -> str:
+    names = list(columns)
+    rows = [[m, *(fmt(columns[c].get(m), m) for c in names)] for m in (*metrics, "n")]
+    if markdown:
+        lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
+    widths = [max(len(x) for x in col) for col in zip(["metric", *names], *rows, strict=True)]
+    lines = [["metric", *names], *rows]
+    return "\n".join("  ".join(x.ljust(w) if i == 0 else x.rjust(w)
+                               for i, (x, w) in enumerate(zip(line, widths, strict=True)))
+                     for line in lines)
+
+
+def print_results(results: dict[str, Any]) -> None:
+    print(table(results["configs"]))
+    print("\nFull system by question type:")
+    print(table(results["by_type"]["full"]))
+    att = results.get("attribution")
+    if att:
+        print(f"\nAttribution ({att['n']} gold statements): speaker accuracy "
+              f"{fmt(att['speaker_accuracy'])} ({att['n_with_speaker']} with a catalog speaker), "
+              f"perspective accuracy {fmt(att['perspective_accuracy'])}, "
+              f"{len(att['failures'])} failures")
+    counts: dict[str, int] = {}
+    for f in results["failures"]:
+        if f["config"] == "full":
+            counts[f["reason"]] = counts.get(f["reason"], 0) + 1
+    print("Full-system failures: " + (", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
+                                      or "none"))
+    print(f"Evaluated in {results['meta']['seconds']:.1f} s")
+
+
+def write_report(seed: dict[str, Any] | None, bench: dict[str, Any] | None,
+                 path: Path) -> None:
+    """Regenerate eval/REPORT.md from the latest results (all figures are generated)."""
+    info = (seed or bench or {}).get("meta", machine())
+    out = ["# askcorpus evaluation report", "",
+           "Generated by `askcorpus eval --report`; do not edit by hand.", "",
+           f"Machine: {info.get('platform')}, Python {info.get('python')}, "
+           f"{info.get('cpus')} CPUs ({info.get('processor')}).", ""]
+    if seed:
+        m = seed["meta"]
+        out += ["## Seed corpus (`eval/questions.jsonl`)", "",
+                f"{m['questions']} questions, index of {m['passages']} passages, model "
+                f"{m['model']}, k = {m['k']}; evaluated in {m['seconds']:.1f} s. Ranking metrics "
+                "are over answerable questions (each gold quote is one relevant item); side "
+                "recall over contested questions; the contested flag, abstention and false "
+                "abstention apply to the full system only.", "",
+                table(seed["configs"], markdown=True), "",
+                "### Full system by question type", "",
+                table(seed["by_type"]["full"], markdown=True), ""]
+        att = seed.get("attribution")
+        if att:
+            out += ["### Attribution (`tests/data/attribution_gold.jsonl`)", "",
+                    f"Speaker accuracy {fmt(att['speaker_accuracy'])} over "
+                    f"{att['n_with_speaker']} statements with a catalog speaker; perspective "
+                    f"accuracy {fmt(att['perspective_accuracy'])} over {att['n']}. "
+                    f"{len(att['failures'])} failures:", "",
+                    "| doc | quote | gold speaker / perspective | passage speaker / perspective |",
+                    "|---|---|---|---|"]
+            out += [f"| {f['doc']} | {f['quote'][:60]} | {f['gold_speaker']} / "
+                    f"{f['gold_perspective']} | {f['speaker']} / {f['perspective']} |"
+                    for f in att["failures"]]
+            out.append("")
+        fails = [f for f in seed["failures"] if f["config"] == "full"]
+        out += ["### Full-system failures", "", "| id | type | reason | detail |",
+                "|---|---|---|---|"]
+        out += [f"| {f['id']} | {f['type']} | {f['reason']} | "
+                f"{f['detail'][:150].replace('|', '/')} |" for f in fails]
+        out.append("")
+    if bench:
+        from askcorpus.benchmark import report_section
+
+        out += report_section(bench)
+    out += ["## Reproduce", "", "```sh", "pip install -e '.[test]'",
+            "askcorpus eval --report                      # seed set, < 2 minutes",
+            "askcorpus eval --benchmark ../shared/perspectrum --split dev --report",
+            "pytest tests/test_evaluation.py", "```", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out), encoding="utf-8")
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def run_cli(args: Any) -> int:
+    """`askcorpus eval`: the seed evaluation, or with --benchmark the Perspectrum benchmark."""
+    home = Path(args.questions).parent
+    results, gold_file = home / RESULTS, home / ATTRIBUTION_GOLD
+    results.mkdir(parents=True, exist_ok=True)
+    if args.benchmark:
+        from askcorpus import benchmark
+
+        bench = benchmark.run(args.benchmark, args.split, limit=args.limit)
+        (results / f"perspectrum-{args.split}.json").write_text(json.dumps(bench, indent=2))
+        benchmark.print_results(bench)
+        seed = _read(results / "latest.json")
+    else:
+        from askcorpus.cli import open_or_build
+
+        index = open_or_build(args.corpus, args.index)
+        questions = load_jsonl(args.questions, args.limit)
+        gold_rows = load_jsonl(gold_file) if gold_file.is_file() else []
+        seed = evaluate(index, questions, attribution_rows=gold_rows,
+                        log=lambda line: print(line, flush=True))
+        (results / "latest.json").write_text(json.dumps(seed, indent=2, ensure_ascii=False))
+        print_results(seed)
+        bench = _read(results / f"perspectrum-{args.split}.json")
+    if args.report:
+        write_report(seed, bench, home / REPORT)
+        print(f"Wrote {home / REPORT}")
+    return 0
