@@ -174,9 +174,11 @@ def measure(name: str, cmd: list[str], port: int, args: argparse.Namespace,
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     try:
         wait_ready(url, proc, args.startup_timeout, log)
-        with httpx.Client(timeout=args.timeout) as client:  # warm-up, not measured
-            for q in QUESTIONS[: min(len(QUESTIONS), args.concurrency)]:
-                one_request(client, url, q)
+        # Warm-up, not measured. Gradio keeps per-session state for the last
+        # state_session_capacity (1000) sessions and every /call request is a new session, so
+        # RSS only settles after about 1000 requests: use --warmup 1000 to measure leaks.
+        run_round(0, url, proc, requests=max(args.warmup, 1), concurrency=args.concurrency,
+                  timeout=args.timeout, wall=args.round_wall)
         warm_rss = round(rss_mb(proc), 1)
         rounds = [run_round(i + 1, url, proc, requests=args.requests,
                             concurrency=args.concurrency, timeout=args.timeout,
@@ -189,7 +191,12 @@ def measure(name: str, cmd: list[str], port: int, args: argparse.Namespace,
             proc.kill()
             proc.wait()
     return {"name": name, "warm_rss_mb": warm_rss, "rounds": [asdict(r) for r in rounds],
-            "rss_growth_mb": round(rounds[-1].rss_mb - warm_rss, 1) if rounds else None}
+            "rss_growth_mb": round(rounds[-1].rss_mb - warm_rss, 1) if rounds else None,
+            "rss_growth_after_round1_mb": round(rounds[-1].rss_mb - rounds[0].rss_mb, 1)
+            if rounds else None,
+            # The leak criterion: growth from the end of round 2 to the end of round 3.
+            "rss_growth_round2_to_3_mb": round(rounds[2].rss_mb - rounds[1].rss_mb, 1)
+            if len(rounds) >= 3 else None}
 
 
 def report(result: dict) -> None:
@@ -202,7 +209,9 @@ def report(result: dict) -> None:
               f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['rss_mb']:>8}")
         for sample in r["error_samples"]:
             print(f"      error: {sample}")
-    print(f"RSS growth after warm-up: {result['rss_growth_mb']} MB")
+    print(f"RSS growth after warm-up: {result['rss_growth_mb']} MB; from the end of round 1 "
+          f"to the end: {result['rss_growth_after_round1_mb']} MB; from round 2 to round 3: "
+          f"{result['rss_growth_round2_to_3_mb']} MB")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=8,
+                        help="unmeasured requests first (1000 fills Gradio's session store)")
     parser.add_argument("--corpus", default=str(ROOT / "seeds"))
     parser.add_argument("--index", default=None, help="index folder (default: a fresh temp one)")
     parser.add_argument("--model", default=None, help="build model (default: the packaged one)")
@@ -240,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                     "--port", str(port)]
             results.append(measure("no-op Gradio app (baseline)", noop, port, args, workdir))
         print(f"{args.requests} requests x {args.rounds} rounds at concurrency "
-              f"{args.concurrency}, {os.cpu_count()} CPUs, loopback {HOST}")
+              f"{args.concurrency} after {args.warmup} warm-up requests, {os.cpu_count()} CPUs, "
+              f"loopback {HOST}")
         for result in results:
             report(result)
         if args.json:

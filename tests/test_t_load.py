@@ -97,14 +97,16 @@ def test_t47_load_over_http(size, tmp_path):
         corpus = fixture_corpus_at(tmp_path / "corpus")
         results = _load(tmp_path, "--requests", "24", "--rounds", "2", "--model", HASH_MODEL,
                         "--corpus", str(corpus), "--no-baseline", timeout=600)
-    else:  # the recipe: the real model, 300 requests x 3 rounds, with the no-op baseline
+    else:  # the recipe: the real model, 300 requests x 3 rounds, with the no-op baseline.
         results = _load(tmp_path, timeout=3600)
     serve = results[0]
     for r in serve["rounds"]:
         assert r["errors"] == 0 and r["timeouts"] == 0, r
         assert r["ok"] + r["rejected"] == r["requests"]
-    assert serve["rss_growth_mb"] < 50, serve
     if size == "full":
+        # The leak criterion of the issue: under 50 MB from round 2 to round 3 (Gradio keeps
+        # the last 1000 sessions, so RSS still settles during the first rounds).
+        assert serve["rss_growth_round2_to_3_mb"] < 50, serve
         # Budget: the no-op baseline's p99 (Gradio's own overhead, measured in the same run)
         # plus the encoder's p99, with room for a shared 2-core machine.
         baseline_p99 = max(r["p99_ms"] for r in results[1]["rounds"])

@@ -121,6 +121,8 @@ class Index:
         self._retriever = Retriever(dense, lexical, vectors, [p.passage_id for p in passages])
         self._encoder: Encoder | None = None
         self._reload_lock = threading.Lock()
+        self._state_lock = threading.RLock()
+        self._cache_lock = threading.Lock()
         self._sentence_cache: dict[str, np.ndarray] = {}
         self._allow_model_mismatch = False
         self._stale: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
@@ -207,6 +209,12 @@ class Index:
                perspectives: list[str] | None = None,
                documents: list[str] | None = None) -> list[Citation]:
         """Ranked passages for ``query`` (no abstention, no side logic)."""
+        with self._state_lock:
+            return self._search(query, k, mode=mode, perspectives=perspectives,
+                                documents=documents)
+
+    def _search(self, query: str, k: int, *, mode: Mode, perspectives: list[str] | None,
+                documents: list[str] | None) -> list[Citation]:
         question = clean_question(query, max_chars=self.settings.max_question_chars)
         k = check_k(k, max_k=self.settings.max_k)
         vector = self._encode_query(question)
@@ -232,6 +240,13 @@ class Index:
             'contested'
         """
         self.refresh()
+        # One generation per answer: refresh() swaps generations under the same lock.
+        with self._state_lock:
+            return self._answer(question, k, perspectives=perspectives, documents=documents,
+                                mode=mode)
+
+    def _answer(self, question: str, k: int, *, perspectives: list[str] | None,
+                documents: list[str] | None, mode: Mode) -> Answer:
         text = clean_question(question, max_chars=self.settings.max_question_chars)
         k = check_k(k, max_k=self.settings.max_k)
         allowed = self._allowed(perspectives, documents)
@@ -280,7 +295,10 @@ class Index:
                 return  # replaced again meanwhile, or damaged: keep serving this generation
             if fresh.manifest["model"] == self.manifest["model"]:
                 fresh._encoder = self._encoder  # same model: keep the loaded one
-            self.__dict__.update(fresh.__dict__)
+            locks = {"_reload_lock": self._reload_lock, "_state_lock": self._state_lock,
+                     "_cache_lock": self._cache_lock}
+            with self._state_lock:
+                self.__dict__.update({**fresh.__dict__, **locks})
 
     # ----------------------------------------------------------------- internals
     def _per_side(self, scores: Scores, allowed: np.ndarray, fused: list[Candidate]
@@ -353,7 +371,7 @@ class Index:
         cached = self._sentence_cache.get(passage.passage_id)
         if cached is None:
             cached = self.encoder().encode([passage.text[a:b] for a, b in spans])
-            with self._reload_lock:
+            with self._cache_lock:
                 if len(self._sentence_cache) > 50_000:
                     self._sentence_cache.clear()
                 self._sentence_cache[passage.passage_id] = cached

@@ -106,7 +106,7 @@ def _ask(index: AskIndex, question: str, k: int, perspectives, documents) -> Ans
             question or "", k=k, perspectives=perspectives or None, documents=documents or None
         )
     except AskcorpusError as e:
-        raise gr.Error(str(e), print_exception=False) from None
+        raise gr.Error(render.escape(str(e)), print_exception=False) from None
 
 
 def _citation_choices(answer: Answer) -> list[tuple[str, int]]:
