@@ -268,11 +268,10 @@ class Index:
             chosen = list(fused[:k])
             sides = answer_logic.sides_of(chosen, ctx)
             return answer_logic.assemble(text, "answered", sides, ctx, self._scorer(vector))
-        best = answer_logic.relevant(fused, min_dense=s.min_dense, margin=s.relevance_margin)
         per_side = answer_logic.strong_sides(self._per_side(scores, allowed, fused), fused,
                                              side_min_dense=s.side_min_dense,
                                              side_max_rank=s.side_max_rank)
-        chosen = answer_logic.select(best, per_side, k, ctx)
+        chosen = answer_logic.select(fused, per_side, k, ctx)
         sides = answer_logic.sides_of(chosen, ctx)
         status = answer_logic.status_of(per_side, ctx)
         answer = answer_logic.assemble(text, status, sides, ctx, self._scorer(vector))
