@@ -130,6 +130,9 @@ def test_both_sides_and_benchmark_metrics() -> None:
     assert m["nDCG@10"] == pytest.approx((ndcg1 + ndcg2) / 2)
     assert m["both_sides@10"] == pytest.approx(0.5)               # c1 yes, c2 no
     assert m["n_both"] == 2
+    better = benchmark.metrics(queries, {"c1": ["p1", "x", "p2"], "c2": ["p9", "p8"]})
+    assert benchmark.paired(better, m) == {"ndcg_wins": 1, "ndcg_losses": 0,
+                                           "both_sides_gained": 1, "both_sides_lost": 0}
 
 
 def test_mmr_trades_relevance_for_novelty() -> None:

@@ -30,7 +30,7 @@ from askcorpus.errors import (
 from askcorpus.lexical import Lexical, tokenize
 from askcorpus.passages import merge_footnotes, references_for, split_document
 from askcorpus.query import check_filter, check_k, clean_question
-from askcorpus.retrieve import Candidate, Mode, Retriever, Scores
+from askcorpus.retrieve import Candidate, Mode, Retriever, Scores, lexical_weight
 from askcorpus.settings import Settings
 from askcorpus.types import (
     UNLABELED,
@@ -224,6 +224,7 @@ class Index:
         scores = self._retriever.score_all(vector, question, mode)
         found = self._retriever.candidates(scores, allowed, depth=max(k, self.settings.candidates),
                                            rrf_k=self.settings.rrf_k,
+                                           lexical_weight=lexical_weight(question),
                                            use_dense=mode != "lexical")[:k]
         ctx = self._context()
         return [answer_logic._citation(i + 1, c, (0, len(self._passages[c.row].text)), ctx)
@@ -259,16 +260,20 @@ class Index:
                 *notices, "The question could not be turned into a usable vector."))
         depth = max(k * 4, self.settings.candidates)
         scores = self._retriever.score_all(vector, text, _base(mode))
+        weight = lexical_weight(text)
         fused = self._retriever.candidates(scores, allowed, depth=depth, rrf_k=self.settings.rrf_k,
-                                           use_dense=mode != "lexical")
+                                           lexical_weight=weight, use_dense=mode != "lexical")
         s = self.settings
-        if mode == "full" and not answer_logic.is_answerable(fused, min_dense=s.min_dense):
+        if mode == "full" and not answer_logic.is_answerable(
+                fused, lexical_ceiling=self._retriever.lexical.ceiling(text),
+                min_dense=s.min_dense, confident_dense=s.confident_dense,
+                min_lexical_support=s.min_lexical_support):
             return answer_logic.no_answer(text, fused[:3], ctx, notices)
         if mode != "full":
             chosen = list(fused[:k])
             sides = answer_logic.sides_of(chosen, ctx)
             return answer_logic.assemble(text, "answered", sides, ctx, self._scorer(vector))
-        per_side = answer_logic.strong_sides(self._per_side(scores, allowed, fused), fused,
+        per_side = answer_logic.strong_sides(self._per_side(scores, allowed, fused, weight), fused,
                                              side_min_dense=s.side_min_dense,
                                              side_max_rank=s.side_max_rank)
         chosen = answer_logic.select(fused, per_side, k, ctx)
@@ -300,8 +305,8 @@ class Index:
                 self.__dict__.update({**fresh.__dict__, **locks})
 
     # ----------------------------------------------------------------- internals
-    def _per_side(self, scores: Scores, allowed: np.ndarray, fused: list[Candidate]
-                  ) -> dict[str, list[Candidate]]:
+    def _per_side(self, scores: Scores, allowed: np.ndarray, fused: list[Candidate],
+                  weight: float) -> dict[str, list[Candidate]]:
         """The best relevant passages of each perspective, searched within that perspective.
 
         Searching each side separately finds a side's best passage even when the overall
@@ -315,7 +320,8 @@ class Index:
             mask = allowed & side_mask
             if not mask.any():
                 continue
-            side = self._retriever.candidates(scores, mask, depth=10, rrf_k=s.rrf_k)
+            side = self._retriever.candidates(scores, mask, depth=10, rrf_k=s.rrf_k,
+                                              lexical_weight=weight)
             side = [c for c in side if c.dense >= floor]
             if side:
                 out[pid] = side[:10]

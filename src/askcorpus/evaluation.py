@@ -9,8 +9,6 @@ its [start, end) overlaps the quote's span. Ranking metrics come from ir-measure
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from askcorpus.benchmark import fmt, machine, percentile, table
 from askcorpus.errors import CorpusError
 
 CONFIGS = ("lexical", "dense", "hybrid", "full")
@@ -124,10 +123,6 @@ def flag_prf(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, float
 def mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return float(np.mean(values)) if values else None
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
 
 
 def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
@@ -256,15 +251,27 @@ def attribution(index: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "failures": failed}
 
 
+def coverage(index: Any, gold: dict[str, list[Gold]]) -> dict[str, Any]:
+    """Gold quotes that no searchable passage overlaps can never be found (a chunking bug)."""
+    missing = [{"id": qid, "doc": g.doc, "quote": g.quote} for qid, spans in gold.items()
+               for g in spans if not any(p.kind != "footnote" and overlaps(p.start, p.end,
+                                                                          g.start, g.end)
+                                         for p in index.passages_of(g.doc))]
+    total = sum(len(spans) for spans in gold.values())
+    return {"quotes": total, "covered": (total - len(missing)) / total if total else None,
+            "uncovered": missing}
+
+
 def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
              configs: Sequence[str] = CONFIGS, attribution_rows: Sequence[dict] = (),
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every configuration on every question; returns the JSON-ready results."""
-    started = time.perf_counter()
+    started, generation = time.perf_counter(), index.generation
     gold = {q["id"]: gold_spans(index, q) for q in questions}
     qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
     index.search("warm-up query", k=1, mode="hybrid")  # load the model outside the timings
-    results: dict[str, Any] = {"configs": {}, "by_type": {}, "failures": [], "per_question": []}
+    results: dict[str, Any] = {"configs": {}, "by_type": {}, "failures": [], "per_question": [],
+                               "coverage": coverage(index, gold)}
     for config in configs:
         outcomes = [run_question(index, q, config) for q in questions]
         per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
@@ -279,12 +286,15 @@ def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
         results["failures"] += failures(outcomes, gold)
         results["per_question"] += [{"config": config, "id": o.qid, "type": o.question["type"],
                                      "status": o.status, "sides": sorted(o.sides),
+                                     "citations": len(o.ranking),
                                      **{m: o.scores.get(m) for m in RANKING},
                                      "latency_ms": round(o.seconds * 1000, 2)}
                                     for o in outcomes]
         if log:
             log(f"{config}: {len(outcomes)} questions in {sum(o.seconds for o in outcomes):.1f} s")
     results["attribution"] = attribution(index, attribution_rows) if attribution_rows else None
+    if index.generation != generation and log:  # a build published mid-run (ask refreshes)
+        log(f"Warning: the index changed from {generation} to {index.generation} during the run")
     results["meta"] = {"questions": len(questions), "k": K, "configs": list(configs),
                        "index": str(index.index_dir), "generation": index.generation,
                        "model": index.manifest["model"]["name"],
@@ -293,100 +303,78 @@ def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
     return results
 
 
-def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
-
-
 # ---------------------------------------------------------------------------- output
-def fmt(value: Any, metric: str = "") -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.1f}" if metric.endswith("_ms") else f"{value:.3f}"
-    return str(value)
+def _attribution_line(att: dict[str, Any]) -> str:
+    return (f"Attribution ({att['n']} gold statements): speaker accuracy "
+            f"{fmt(att['speaker_accuracy'])} ({att['n_with_speaker']} with a catalog speaker), "
+            f"perspective accuracy {fmt(att['perspective_accuracy'])}, "
+            f"{len(att['failures'])} failures.")
 
 
-def table(columns: dict[str, dict[str, Any]], metrics: Sequence[str] = METRICS,
-          markdown: bool = False) -> str:
-    names = list(columns)
-    rows = [[m, *(fmt(columns[c].get(m), m) for c in names)] for m in (*metrics, "n")]
-    if markdown:
-        lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
-    widths = [max(len(x) for x in col) for col in zip(["metric", *names], *rows, strict=True)]
-    lines = [["metric", *names], *rows]
-    return "\n".join("  ".join(x.ljust(w) if i == 0 else x.rjust(w)
-                               for i, (x, w) in enumerate(zip(line, widths, strict=True)))
-                     for line in lines)
+def _coverage_line(cov: dict[str, Any]) -> str:
+    return (f"Gold quotes overlapped by a searchable passage: {fmt(cov['covered'])} of "
+            f"{cov['quotes']}" + "".join(f"; not covered: {u['id']} {u['doc']} "
+                                         f"“{u['quote'][:60]}”" for u in cov["uncovered"]))
 
 
-def print_results(results: dict[str, Any]) -> None:
-    print(table(results["configs"]))
+def print_results(results: dict[str, Any], saved: Path | str = "latest.json") -> None:
+    print(table(results["configs"], METRICS))
     print("\nFull system by question type:")
-    print(table(results["by_type"]["full"]))
-    att = results.get("attribution")
-    if att:
-        print(f"\nAttribution ({att['n']} gold statements): speaker accuracy "
-              f"{fmt(att['speaker_accuracy'])} ({att['n_with_speaker']} with a catalog speaker), "
-              f"perspective accuracy {fmt(att['perspective_accuracy'])}, "
-              f"{len(att['failures'])} failures")
+    print(table(results["by_type"]["full"], METRICS))
+    if results.get("attribution"):
+        print("\n" + _attribution_line(results["attribution"]))
+    print(_coverage_line(results["coverage"]))
     counts: dict[str, int] = {}
     for f in results["failures"]:
         if f["config"] == "full":
             counts[f["reason"]] = counts.get(f["reason"], 0) + 1
     print("Full-system failures: " + (", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
-                                      or "none"))
+                                      or "none") + f" (details in {saved})")
     print(f"Evaluated in {results['meta']['seconds']:.1f} s")
+
+
+def report_section(seed: dict[str, Any]) -> list[str]:
+    m, att = seed["meta"], seed.get("attribution")
+    out = ["## Seed corpus (`eval/questions.jsonl`)", "",
+           f"{m['questions']} questions, index of {m['passages']} passages, model {m['model']}, "
+           f"k = {m['k']}; evaluated in {m['seconds']:.1f} s. Ranking metrics are over "
+           "answerable questions (each gold quote is one relevant item, found by an overlapping "
+           "citation); side recall is over contested questions; the contested flag, abstention "
+           "and false abstention apply to the full system only.", "",
+           table(seed["configs"], METRICS, markdown=True), "",
+           "### Full system by question type", "",
+           table(seed["by_type"]["full"], METRICS, markdown=True), "",
+           _coverage_line(seed["coverage"]), ""]
+    if att:
+        out += ["### Attribution (`tests/data/attribution_gold.jsonl`)", "",
+                _attribution_line(att), "",
+                "| doc | quote | gold speaker / perspective | passage speaker / perspective |",
+                "|---|---|---|---|"]
+        out += [f"| {f['doc']} | {f['quote'][:60]} | {f['gold_speaker']} / "
+                f"{f['gold_perspective']} | {f['speaker']} / {f['perspective']} |"
+                for f in att["failures"]] + [""]
+    out += ["### Full-system failures", "", "| id | type | reason | detail |", "|---|---|---|---|"]
+    out += [f"| {f['id']} | {f['type']} | {f['reason']} | {f['detail'][:150].replace('|', '/')} |"
+            for f in seed["failures"] if f["config"] == "full"]
+    return [*out, ""]
 
 
 def write_report(seed: dict[str, Any] | None, bench: dict[str, Any] | None,
                  path: Path) -> None:
-    """Regenerate eval/REPORT.md from the latest results (all figures are generated)."""
+    """Regenerate eval/REPORT.md from the latest results (every figure is generated)."""
+    from askcorpus import benchmark
+
     info = (seed or bench or {}).get("meta", machine())
     out = ["# askcorpus evaluation report", "",
-           "Generated by `askcorpus eval --report`; do not edit by hand.", "",
+           "Generated by `askcorpus eval --report` from eval/results/; do not edit by hand.", "",
            f"Machine: {info.get('platform')}, Python {info.get('python')}, "
            f"{info.get('cpus')} CPUs ({info.get('processor')}).", ""]
-    if seed:
-        m = seed["meta"]
-        out += ["## Seed corpus (`eval/questions.jsonl`)", "",
-                f"{m['questions']} questions, index of {m['passages']} passages, model "
-                f"{m['model']}, k = {m['k']}; evaluated in {m['seconds']:.1f} s. Ranking metrics "
-                "are over answerable questions (each gold quote is one relevant item); side "
-                "recall over contested questions; the contested flag, abstention and false "
-                "abstention apply to the full system only.", "",
-                table(seed["configs"], markdown=True), "",
-                "### Full system by question type", "",
-                table(seed["by_type"]["full"], markdown=True), ""]
-        att = seed.get("attribution")
-        if att:
-            out += ["### Attribution (`tests/data/attribution_gold.jsonl`)", "",
-                    f"Speaker accuracy {fmt(att['speaker_accuracy'])} over "
-                    f"{att['n_with_speaker']} statements with a catalog speaker; perspective "
-                    f"accuracy {fmt(att['perspective_accuracy'])} over {att['n']}. "
-                    f"{len(att['failures'])} failures:", "",
-                    "| doc | quote | gold speaker / perspective | passage speaker / perspective |",
-                    "|---|---|---|---|"]
-            out += [f"| {f['doc']} | {f['quote'][:60]} | {f['gold_speaker']} / "
-                    f"{f['gold_perspective']} | {f['speaker']} / {f['perspective']} |"
-                    for f in att["failures"]]
-            out.append("")
-        fails = [f for f in seed["failures"] if f["config"] == "full"]
-        out += ["### Full-system failures", "", "| id | type | reason | detail |",
-                "|---|---|---|---|"]
-        out += [f"| {f['id']} | {f['type']} | {f['reason']} | "
-                f"{f['detail'][:150].replace('|', '/')} |" for f in fails]
-        out.append("")
-    if bench:
-        from askcorpus.benchmark import report_section
-
-        out += report_section(bench)
+    out += (report_section(seed) if seed else []) + (benchmark.report_section(bench)
+                                                      if bench else [])
     out += ["## Reproduce", "", "```sh", "pip install -e '.[test]'",
-            "askcorpus eval --report                      # seed set, < 2 minutes",
-            "askcorpus eval --benchmark ../shared/perspectrum --split dev --report",
+            "askcorpus eval --report    # seed set (builds index/ if needed), < 2 minutes",
+            "askcorpus eval --benchmark ../shared/perspectrum --split dev --report  # < 10 min",
             "pytest tests/test_evaluation.py", "```", ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out), encoding="utf-8")
 
 
@@ -396,6 +384,9 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 def run_cli(args: Any) -> int:
     """`askcorpus eval`: the seed evaluation, or with --benchmark the Perspectrum benchmark."""
+    if not Path(args.questions).is_file():
+        raise CorpusError(f"No question file at {args.questions}; run from the project folder "
+                          "or pass --questions eval/questions.jsonl.")
     home = Path(args.questions).parent
     results, gold_file = home / RESULTS, home / ATTRIBUTION_GOLD
     results.mkdir(parents=True, exist_ok=True)
@@ -415,7 +406,7 @@ def run_cli(args: Any) -> int:
         seed = evaluate(index, questions, attribution_rows=gold_rows,
                         log=lambda line: print(line, flush=True))
         (results / "latest.json").write_text(json.dumps(seed, indent=2, ensure_ascii=False))
-        print_results(seed)
+        print_results(seed, results / "latest.json")
         bench = _read(results / f"perspectrum-{args.split}.json")
     if args.report:
         write_report(seed, bench, home / REPORT)

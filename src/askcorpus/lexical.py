@@ -35,6 +35,7 @@ class Lexical:
     def __init__(self, retriever: object, size: int) -> None:
         self._retriever = retriever
         self.size = size
+        self._max: np.ndarray | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> Lexical:
@@ -61,6 +62,25 @@ class Lexical:
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)  # type: ignore
+
+    def ceiling(self, query: str) -> float:
+        """The most BM25 any one passage could score for ``query``: the sum, over its distinct
+        words, of the best score each word reaches in the corpus. Dividing by it makes a
+        lexical score comparable across corpora of different sizes."""
+        vocab = self._vocab()
+        ids = {vocab[t] for t in tokenize(query) if t in vocab}
+        return float(sum(self._token_max()[i] for i in ids))
+
+    def _token_max(self) -> np.ndarray:
+        if getattr(self, "_max", None) is None:
+            scores = self._retriever.scores  # type: ignore[attr-defined]
+            data, indptr = scores["data"], scores["indptr"]
+            best = np.zeros(len(indptr) - 1, dtype=np.float32)
+            filled = np.flatnonzero(np.diff(indptr))
+            if len(filled):
+                best[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
+            self._max = best
+        return self._max
 
     def _vocab(self) -> dict[str, int]:
         return self._retriever.vocab_dict  # type: ignore[attr-defined]

@@ -28,6 +28,8 @@ class Settings:
     rrf_k: int = 60
     # Abstention and relevance (calibrated on eval/questions.jsonl, see perspectives.py).
     min_dense: float = 0.35
+    confident_dense: float = 0.55
+    min_lexical_support: float = 0.30
     relevance_margin: float = 0.20
     side_min_dense: float = 0.60
     side_max_rank: int = 20
