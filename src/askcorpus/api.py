@@ -191,6 +191,19 @@ class Index:
     def passages(self) -> tuple[Passage, ...]:
         return tuple(self._passages)
 
+    @property
+    def retriever(self) -> Retriever:
+        """The dense + lexical retriever (rows in the order of ``passages()``), for experiments."""
+        return self._retriever
+
+    def searchable(self) -> np.ndarray:
+        """A boolean mask over ``passages()``: the rows that may be cited (not footnotes)."""
+        return self._searchable.copy()
+
+    def encode_query(self, text: str) -> np.ndarray | None:
+        """The normalised query vector, or ``None`` when the model gives no usable vector."""
+        return self._encode_query(text)
+
     def balance(self) -> tuple[BalanceRow, ...]:
         """Documents and passages per perspective, by publisher and by speaker."""
         rows = []

@@ -195,13 +195,13 @@ def full_ranking(index: Any, claim: str, *, pool: int = POOL, prf_docs: int = PR
                  prf_weight: float = PRF_WEIGHT, lexical_mix: float = LEXICAL_MIX,
                  lambda_: float = MMR_LAMBDA, k: int = K) -> list[str]:
     """Pseudo-relevance feedback, dense + lightly mixed BM25 scores, then MMR over the pool."""
-    retriever = index._retriever  # TODO: public accessors (see the report)
-    query = index._encode_query(claim)
+    retriever = index.retriever
+    query = index.encode_query(claim)
     if query is None:
         return []
     query = feedback(query, retriever.vectors, prf_docs, prf_weight)
     scores = retriever.score_all(query, claim, "hybrid" if lexical_mix > 0 else "dense")
-    combined = np.where(index._searchable, first_stage(scores.dense, scores.lexical,
+    combined = np.where(index.searchable(), first_stage(scores.dense, scores.lexical,
                                                        lexical_mix), -np.inf)
     top = np.argpartition(-combined, min(pool, len(combined) - 1))[:pool]
     top = top[np.argsort(-combined[top], kind="stable")]
@@ -213,12 +213,12 @@ def full_ranking(index: Any, claim: str, *, pool: int = POOL, prf_docs: int = PR
 
 def rrf_ranking(index: Any, claim: str, lexical_weight: float, k: int = K) -> list[str]:
     """The engine's hybrid fusion with another BM25 weight (for comparison)."""
-    retriever = index._retriever
-    query = index._encode_query(claim)
+    retriever = index.retriever
+    query = index.encode_query(claim)
     if query is None:
         return []
     scores = retriever.score_all(query, claim, "hybrid")
-    found = retriever.candidates(scores, index._searchable, depth=POOL,
+    found = retriever.candidates(scores, index.searchable(), depth=POOL,
                                  rrf_k=index.settings.rrf_k, lexical_weight=lexical_weight)
     passages = index.passages()
     return [passages[c.row].doc_id for c in found[:k]]
