@@ -13,8 +13,8 @@ Abstention and relevance thresholds (calibrated with ``askcorpus eval`` on
   corpus). On-topic questions the corpus does not answer reach cosines of 0.47-0.69, the
   range of answerable ones; on the seed set this rule raised abstention on unanswerable
   questions from 0.41 to 0.53 while false abstention went from 0.011 to 0.043.
-* ``relevance_margin`` — a passage counts as relevant when its cosine is within this margin
-  of the best one.
+* ``relevance_margin`` — a side's passage is considered at all only when its cosine is
+  within this margin of the best passage's.
 * ``side_min_dense`` and ``side_max_rank`` — a side counts as *addressing* the question (and
   two contest parties addressing it make it ``contested``) only when its best passage
   reaches this cosine and lies within this many places of the fused ranking. A grid over
@@ -59,16 +59,6 @@ def is_answerable(candidates: Sequence[Candidate], *, lexical_ceiling: float, mi
     dense = max(c.dense for c in candidates[:20])
     support = max(c.lexical for c in candidates[:20]) / lexical_ceiling if lexical_ceiling else 0.0
     return dense >= min_dense and (dense >= confident_dense or support >= min_lexical_support)
-
-
-def relevant(candidates: Sequence[Candidate], *, min_dense: float,
-             margin: float) -> list[Candidate]:
-    """Candidates close enough to the best one to count as speaking to the question."""
-    if not candidates:
-        return []
-    best = max(c.dense for c in candidates)
-    floor = max(min_dense, best - margin)
-    return [c for c in candidates if c.dense >= floor]
 
 
 def strong_sides(per_side: dict[str, list[Candidate]], fused: Sequence[Candidate], *,

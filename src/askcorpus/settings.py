@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -39,11 +38,3 @@ class Settings:
         from dataclasses import replace
 
         return self if model is None else replace(self, model=model)
-
-
-def default_corpus() -> Path:
-    return Path("seeds")
-
-
-def default_index() -> Path:
-    return Path("index")
