@@ -137,34 +137,30 @@ def assert_full_coverage(document: Document, passages: list[Passage]) -> None:
 # --------------------------------------------------------------------------- properties
 
 
-@given(text=st.text(), limits=word_limits)
-def test_any_text_splits_into_verbatim_ordered_covering_passages(text: str,
-                                                                 limits: tuple[int, int]) -> None:
+def _check_verbatim_ordered_covering(text: str, limits: tuple[int, int]) -> None:
     assume(not _has_boilerplate(text))
     document = _document(text)
     passages = _split(document, *limits)
     assert_passage_invariants(document, passages, max_words=limits[1])
     assert_full_coverage(document, passages)
+
+
+@given(text=st.text(), limits=word_limits)
+def test_any_text_splits_into_verbatim_ordered_covering_passages(text: str,
+                                                                 limits: tuple[int, int]) -> None:
+    _check_verbatim_ordered_covering(text, limits)
 
 
 @given(text=mixed_documents, limits=word_limits)
 def test_mixed_paragraphs_split_into_verbatim_ordered_covering_passages(
         text: str, limits: tuple[int, int]) -> None:
-    assume(not _has_boilerplate(text))
-    document = _document(text)
-    passages = _split(document, *limits)
-    assert_passage_invariants(document, passages, max_words=limits[1])
-    assert_full_coverage(document, passages)
+    _check_verbatim_ordered_covering(text, limits)
 
 
 @given(text=structured_documents, limits=word_limits)
 def test_structured_documents_split_into_verbatim_ordered_covering_passages(
         text: str, limits: tuple[int, int]) -> None:
-    assume(not _has_boilerplate(text))
-    document = _document(text)
-    passages = _split(document, *limits)
-    assert_passage_invariants(document, passages, max_words=limits[1])
-    assert_full_coverage(document, passages)
+    _check_verbatim_ordered_covering(text, limits)
 
 
 @given(text=st.one_of(st.text(), mixed_documents, structured_documents), limits=word_limits)

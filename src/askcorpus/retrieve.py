@@ -92,7 +92,14 @@ def lexical_weight(question: str) -> float:
 
 def _top(rows: np.ndarray, scores: np.ndarray, depth: int, tiebreak: dict[int, str], *,
          positive: bool) -> list[int]:
+    """The ``depth`` best rows, ties broken by passage id; only the head is sorted in Python."""
     keep = np.isfinite(scores) & ((scores > 0) if positive else True)
-    pairs = [(float(s), int(r)) for r, s, ok in zip(rows, scores, keep, strict=True) if ok]
-    pairs.sort(key=lambda pair: (-pair[0], tiebreak[pair[1]]))
+    rows, scores = rows[keep], scores[keep]
+    if len(rows) > depth:
+        # Everything tied with the depth-th score stays in, so the tie-break decides the cut.
+        threshold = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+        head = scores >= threshold
+        rows, scores = rows[head], scores[head]
+    pairs = sorted(zip(scores.tolist(), rows.tolist(), strict=True),
+                   key=lambda pair: (-pair[0], tiebreak[pair[1]]))
     return [row for _, row in pairs[:depth]]
