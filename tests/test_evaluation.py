@@ -26,14 +26,28 @@ def test_credit_gives_each_gold_quote_to_the_first_overlapping_citation() -> Non
                ("A", 0, 100),   # e0 and e1 both taken -> nothing
                ("C", 0, 5),     # other document
                ("B", 4, 5)]     # overlaps e2 by one character -> e2
-    assert evaluation.credit(ranking, gold) == ["q-e0", "q-e1", None, None, None, "q-e2"]
+    assert evaluation.credit(ranking, gold) == [("q-e0",), ("q-e1",), (), (), (), ("q-e2",)]
+
+
+def test_one_citation_finds_every_gold_quote_it_overlaps() -> None:
+    gold = [Gold("q-e0", "A", 10, 20, ""), Gold("q-e1", "A", 30, 40, ""),
+            Gold("q-e2", "A", 50, 60, "")]
+    credited = evaluation.credit([("B", 0, 99), ("A", 0, 45), ("A", 45, 99)], gold)
+    assert credited == [(), ("q-e0", "q-e1"), ("q-e2",)]
+    m = evaluation.ranking_metrics({"q": ["q-e0", "q-e1", "q-e2"]}, {"q": credited})["q"]
+    # Rank 2 finds two of three quotes, rank 3 the last: R@1 0, R@5 = R@10 = 1, RR 1/2.
+    assert (m["R@1"], m["R@5"], m["R@10"]) == (0.0, 1.0, 1.0)
+    assert m["MRR@10"] == pytest.approx(0.5)
+    # nDCG counts each result once: gains at ranks 2 and 3 against an ideal of 3 at 1..3.
+    ideal = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert m["nDCG@10"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / ideal)
 
 
 def test_ranking_metrics_match_hand_computed_values() -> None:
     qrels = {"q1": ["q1-e0", "q1-e1"], "q2": ["q2-e0"], "q3": ["q3-e0"]}
-    credited = {"q1": [None, "q1-e0", "q1-e1"],  # hits at ranks 2 and 3 of 2 relevant
-                "q2": ["q2-e0", None],            # hit at rank 1
-                "q3": []}                         # nothing returned (e.g. abstained)
+    credited = {"q1": [(), ("q1-e0",), ("q1-e1",)],  # hits at ranks 2 and 3 of 2 relevant
+                "q2": [("q2-e0",), ()],              # hit at rank 1
+                "q3": []}                            # nothing returned (e.g. abstained)
     m = evaluation.ranking_metrics(qrels, credited)
     # q1: R@1 = 0/2, R@5 = 2/2, RR = 1/2,
     #     DCG = 1/log2(3) + 1/log2(4) = 0.630930 + 0.5; IDCG = 1 + 1/log2(3) = 1.630930
@@ -52,7 +66,7 @@ def test_ranking_metrics_match_hand_computed_values() -> None:
 
 
 def test_ranking_metrics_cut_at_ten() -> None:
-    m = evaluation.ranking_metrics({"q": ["q-e0"]}, {"q": [None] * 10 + ["q-e0"]})
+    m = evaluation.ranking_metrics({"q": ["q-e0"]}, {"q": [()] * 10 + [("q-e0",)]})
     assert m["q"]["R@10"] == 0.0 and m["q"]["MRR@10"] == 0.0
 
 

@@ -286,9 +286,11 @@ class Index:
             chosen = list(fused[:k])
             sides = answer_logic.sides_of(chosen, ctx)
             return answer_logic.assemble(text, "answered", sides, ctx, self._scorer(vector))
-        per_side = answer_logic.strong_sides(self._per_side(scores, allowed, fused, weight), fused,
-                                             side_min_dense=s.side_min_dense,
-                                             side_max_rank=s.side_max_rank)
+        asked = answer_logic.asks_for_sides(text)
+        per_side = answer_logic.strong_sides(
+            self._per_side(scores, allowed, fused, weight), fused,
+            side_min_dense=s.asked_side_min_dense if asked else s.side_min_dense,
+            side_max_rank=len(fused) if asked else s.side_max_rank)
         chosen = answer_logic.select(fused, per_side, k, ctx)
         sides = answer_logic.sides_of(chosen, ctx)
         status = answer_logic.status_of(per_side, ctx)

@@ -67,40 +67,53 @@ def overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
     return a_start < b_end and b_start < a_end
 
 
-def credit(ranking: Sequence[tuple[str, int, int]], gold: Sequence[Gold]) -> list[str | None]:
-    """Each ranked span → the first gold item it overlaps that no earlier span took, or None."""
+def credit(ranking: Sequence[tuple[str, int, int]],
+           gold: Sequence[Gold]) -> list[tuple[str, ...]]:
+    """Each ranked span → the gold items it overlaps that no earlier span found (maybe none).
+
+    A passage that holds two gold quotes finds both: the issue's rule is that a quote counts as
+    found when a returned citation overlaps it.
+    """
     taken: set[str] = set()
-    out: list[str | None] = []
+    out: list[tuple[str, ...]] = []
     for doc, start, end in ranking:
-        hit = next((g.item for g in gold if g.item not in taken and g.doc == doc
-                    and overlaps(start, end, g.start, g.end)), None)
-        if hit is not None:
-            taken.add(hit)
-        out.append(hit)
+        hits = tuple(g.item for g in gold if g.item not in taken and g.doc == doc
+                     and overlaps(start, end, g.start, g.end))
+        taken.update(hits)
+        out.append(hits)
     return out
 
 
-def ranking_metrics(qrels: dict[str, Sequence[str]], credited: dict[str, Sequence[str | None]],
+def ranking_metrics(qrels: dict[str, Sequence[str]],
+                    credited: dict[str, Sequence[Sequence[str]]],
                     k: int = K) -> dict[str, dict[str, float]]:
     """R@1/5/10, MRR@10 and nDCG@10 per query with ir-measures (binary relevance).
 
     ``qrels`` maps a query to its relevant item ids, ``credited`` to its ranking where each
-    entry is the relevant item a result found or None. Queries without results score 0.
+    entry holds the relevant items a result found (see ``credit``). Recall@n is ir-measures'
+    recall of the set of items found by the first n results, so one passage can find two
+    quotes; MRR and nDCG count each result once, under the first item it found, so a result
+    never gains more than one rank's worth. Queries without results score 0.
     """
     import ir_measures
     from ir_measures import RR, R, nDCG
 
-    measures = {"R@1": R @ 1, "R@5": R @ 5, "R@10": R @ 10, "MRR@10": RR @ k,
-                "nDCG@10": nDCG @ k}
-    names = {str(m): name for name, m in measures.items()}
     qrel_rows = [ir_measures.Qrel(q, item, 1) for q, items in qrels.items() for item in items]
-    run = [ir_measures.ScoredDoc(q, item or f"{q}-n{rank}", float(len(ranking) - rank))
-           for q, ranking in credited.items() if q in qrels
-           for rank, item in enumerate(ranking[:k])]
-    out = {q: dict.fromkeys(measures, 0.0) for q in qrels}
-    if run and qrel_rows:
-        for m in ir_measures.iter_calc(list(measures.values()), qrel_rows, run):
-            out[m.query_id][names[str(m.measure)]] = float(m.value)
+    out = {q: dict.fromkeys(("R@1", "R@5", "R@10", "MRR@10", "nDCG@10"), 0.0) for q in qrels}
+    ranked = {"MRR@10": RR @ k, "nDCG@10": nDCG @ k}
+    runs: list[tuple[dict[str, Any], list[Any]]] = [(ranked, [
+        ir_measures.ScoredDoc(q, items[0] if items else f"{q}-n{rank}", float(len(ranking) - rank))
+        for q, ranking in credited.items() if q in qrels
+        for rank, items in enumerate(ranking[:k])])]
+    for n in (1, 5, 10):
+        runs.append(({f"R@{n}": R @ 1_000_000}, [
+            ir_measures.ScoredDoc(q, item, 1.0) for q, ranking in credited.items() if q in qrels
+            for items in ranking[:n] for item in items]))
+    for measures, run in runs:
+        names = {str(m): name for name, m in measures.items()}
+        if run and qrel_rows:
+            for m in ir_measures.iter_calc(list(measures.values()), qrel_rows, run):
+                out[m.query_id][names[str(m.measure)]] = float(m.value)
     return out
 
 
@@ -171,7 +184,7 @@ def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[d
             add("wrong status", f"expected {'contested' if q['contested'] else 'answered'}, "
                                 f"got {o.status}")
         if q["answerable"] and o.scores.get("R@10", 1.0) < 1.0:
-            found = set(credit(o.ranking[:K], gold[o.qid]))
+            found = {item for items in credit(o.ranking[:K], gold[o.qid]) for item in items}
             missed = [f"{g.doc}: {g.quote[:70]}" for g in gold[o.qid] if g.item not in found]
             add("missed evidence", " | ".join(missed))
         missing = sorted(set(q["sides"]) - o.sides) if q["contested"] else []

@@ -31,7 +31,8 @@ class Settings:
     min_lexical_support: float = 0.30
     relevance_margin: float = 0.20
     side_min_dense: float = 0.60
-    side_max_rank: int = 20
+    side_max_rank: int = 10
+    asked_side_min_dense: float = 0.50
     batch_size: int = 32
 
     def with_model(self, model: str | None) -> Settings:
