@@ -286,14 +286,15 @@ class Index:
             chosen = list(fused[:k])
             sides = answer_logic.sides_of(chosen, ctx)
             return answer_logic.assemble(text, "answered", sides, ctx, self._scorer(vector))
-        asked = answer_logic.asks_for_sides(text)
+        asked = s.asked_side_min_dense < s.side_min_dense and answer_logic.asks_for_sides(text)
+        answers = self._gives_figure if answer_logic.asks_for_figure(text) else None
         per_side = answer_logic.strong_sides(
             self._per_side(scores, allowed, fused, weight), fused,
             side_min_dense=s.asked_side_min_dense if asked else s.side_min_dense,
-            side_max_rank=len(fused) if asked else s.side_max_rank)
+            side_max_rank=len(fused) if asked else s.side_max_rank, answers=answers)
         chosen = answer_logic.select(fused, per_side, k, ctx)
         sides = answer_logic.sides_of(chosen, ctx)
-        status = answer_logic.status_of(per_side, ctx)
+        status = answer_logic.status_of(per_side, ctx, answers=answers)
         answer = answer_logic.assemble(text, status, sides, ctx, self._scorer(vector))
         return replace(answer, notices=notices + answer.notices + self._stale_notice())
 
@@ -341,6 +342,9 @@ class Index:
             if side:
                 out[pid] = side[:10]
         return out
+
+    def _gives_figure(self, candidate: Candidate) -> bool:
+        return answer_logic.gives_figure(self._passages[candidate.row].text)
 
     def _allowed(self, perspectives: list[str] | None, documents: list[str] | None) -> np.ndarray:
         chosen_sides = check_filter(perspectives, self.perspectives, "perspective")

@@ -52,6 +52,17 @@ _ASKS_FOR_SIDES = re.compile(
     r"|each|both|the two|either side|other side|other voices|square with|trusted|true"
     r"|or (does|do|did|is|are|was|were|has|have))\b", re.IGNORECASE)
 
+# A question whose answer is a figure, and the figures a passage can give.
+_ASKS_FOR_FIGURE = re.compile(r"\b(how (many|much)|what (number|figures?|share|percentage))\b",
+                              re.IGNORECASE)
+# A count or amount: digits that are not a year, or a number word. Footnote marks are
+# superscripts, which \d does not match.
+_FIGURE = re.compile(r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?\b"
+                     r"|\b(dozens?|hundreds?|thousands?|millions?|tens of)\b", re.IGNORECASE)
+
+# A highlight shorter than this is a heading or a fragment, not an answer.
+MIN_HIGHLIGHT_WORDS = 4
+
 # Scores the sentences of passages against the question: (passage, sentence spans) -> scores.
 SentenceScorer = Callable[[Passage, list[tuple[int, int]]], np.ndarray]
 
@@ -84,17 +95,31 @@ def asks_for_sides(question: str) -> bool:
     return _ASKS_FOR_SIDES.search(question) is not None
 
 
+def asks_for_figure(question: str) -> bool:
+    """Whether the answer to the question is a count or an amount."""
+    return _ASKS_FOR_FIGURE.search(question) is not None
+
+
+def gives_figure(text: str) -> bool:
+    return _FIGURE.search(text) is not None
+
+
 def strong_sides(per_side: dict[str, list[Candidate]], fused: Sequence[Candidate], *,
-                 side_min_dense: float, side_max_rank: int) -> dict[str, list[Candidate]]:
+                 side_min_dense: float, side_max_rank: int,
+                 answers: Callable[[Candidate], bool] | None = None
+                 ) -> dict[str, list[Candidate]]:
     """The sides whose best passage addresses the question directly (see module docstring).
 
-    Each strong side's list starts with the passage that qualified it.
+    Each strong side's list starts with the passage that qualified it: the best qualifying
+    one that ``answers`` accepts (a figure, for a question asking for one), if any.
     """
     rank = {c.row: i for i, c in enumerate(fused)}
     strong: dict[str, list[Candidate]] = {}
     for side, cs in per_side.items():
         qualified = [c for c in cs if c.dense >= side_min_dense
                      and rank.get(c.row, len(fused)) < side_max_rank]
+        if answers is not None:
+            qualified.sort(key=lambda c: not answers(c))  # stable: relevance order otherwise
         if qualified:
             strong[side] = [qualified[0], *[c for c in cs if c is not qualified[0]]][:2]
     if not strong and fused:
@@ -128,9 +153,15 @@ def sides_of(chosen: Sequence[Candidate], ctx: AnswerContext) -> dict[str, list[
     return {side: groups[side] for side in order}
 
 
-def status_of(strong: dict[str, list[Candidate]], ctx: AnswerContext) -> str:
-    """Contested when two or more contest parties address the question directly."""
-    parties = [p for p in ctx.contest_parties if p in strong]
+def status_of(strong: dict[str, list[Candidate]], ctx: AnswerContext, *,
+              answers: Callable[[Candidate], bool] | None = None) -> str:
+    """Contested when two or more contest parties address the question directly.
+
+    With ``answers`` (a question asking for a figure), only parties whose leading passage
+    gives one count: two sides dispute a figure only when both state one.
+    """
+    parties = [p for p in ctx.contest_parties if p in strong
+               and (answers is None or answers(strong[p][0]))]
     return "contested" if len(parties) >= 2 else "answered"
 
 
@@ -141,7 +172,8 @@ def assemble(question: str, status: str, sides: dict[str, list[Candidate]],
         ordered = _round_robin(list(sides.values()))
     else:
         ordered = sorted((c for group in sides.values() for c in group), key=lambda c: -c.fused)
-    highlights = _highlights([ctx.passages[c.row] for c in ordered], scorer)
+    highlights = _highlights([ctx.passages[c.row] for c in ordered], scorer,
+                             wants_figure=asks_for_figure(question))
     citations = tuple(_citation(i + 1, c, highlights[i], ctx) for i, c in enumerate(ordered))
     number = {c.row: i + 1 for i, c in enumerate(ordered)}
     side_numbers = tuple((side, tuple(number[c.row] for c in group))
@@ -166,13 +198,22 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(s.start, s.end) for b in blocks(text) for s in sentences(text, b)] or [(0, len(text))]
 
 
-def _highlights(passages: list[Passage], scorer: SentenceScorer) -> list[tuple[int, int]]:
-    """The sentence of each passage closest in meaning to the question."""
+def _highlights(passages: list[Passage], scorer: SentenceScorer, *,
+                wants_figure: bool = False) -> list[tuple[int, int]]:
+    """The sentence of each passage that best answers the question.
+
+    Closest in meaning, but a sentence of a few words ("Nagorno-Karabakh.") only when the
+    passage has nothing longer, and one that gives a figure first when the question asks
+    for one.
+    """
     out = []
     for p in passages:
         spans = sentence_spans(p.text)
         scores = scorer(p, spans) if len(spans) > 1 else np.zeros(1)
-        out.append(spans[int(np.argmax(scores))])
+        texts = [p.text[a:b] for a, b in spans]
+        keys = [(wants_figure and gives_figure(t), len(t.split()) >= MIN_HIGHLIGHT_WORDS,
+                 float(score)) for t, score in zip(texts, scores, strict=True)]
+        out.append(spans[max(range(len(spans)), key=keys.__getitem__)])
     return out
 
 
