@@ -22,7 +22,7 @@ from askcorpus.evaluation import flag_prf, load_jsonl
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 SIDE_MIN_DENSE = (0.55, 0.60, 0.65)
-SIDE_MAX_RANK = (5, 10, 20)
+SIDE_MAX_RANK = (5, 7, 10, 15)
 # 1.0 switches the asked-for-sides rule off (it only ever loosens side_min_dense).
 ASKED_SIDE_MIN_DENSE = (0.45, 0.50, 0.55, 1.0)
 

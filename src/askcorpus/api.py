@@ -27,7 +27,7 @@ from askcorpus.errors import (
     ModelMismatchError,
     StaleIndexError,
 )
-from askcorpus.lexical import Lexical, tokenize
+from askcorpus.lexical import TOKENIZER, Lexical, tokenize
 from askcorpus.passages import merge_footnotes, references_for, split_document
 from askcorpus.query import check_filter, check_k, clean_question
 from askcorpus.retrieve import Candidate, Mode, Retriever, Scores, lexical_weight
@@ -139,6 +139,9 @@ class Index:
             raise ModelMismatchError(
                 f"{index_dir} was built with model '{manifest['model']['name']}', not '{model}'; "
                 f"rebuild with `askcorpus build --model {model}` or use the index's model.")
+        if manifest.get("bm25", {}).get("tokenizer") != TOKENIZER:
+            raise StaleIndexError(f"{index_dir} was built by an askcorpus that made its search "
+                                  f"words differently; run `askcorpus build --index {index_dir}`.")
         try:
             documents = [Document(**row) for row in _read_jsonl(generation / "documents.jsonl")]
             passages = [Passage.from_dict(row)
@@ -278,7 +281,8 @@ class Index:
                                            lexical_weight=weight, use_dense=mode != "lexical")
         s = self.settings
         if mode == "full" and not answer_logic.is_answerable(
-                fused, lexical_ceiling=self._retriever.lexical.ceiling(text),
+                fused, lexical_support=self._retriever.lexical.support(
+                    text, [c.row for c in fused[:answer_logic.ANSWER_DEPTH]]),
                 min_dense=s.min_dense, confident_dense=s.confident_dense,
                 min_lexical_support=s.min_lexical_support):
             return answer_logic.no_answer(text, fused[:3], ctx, notices)
@@ -483,7 +487,8 @@ def _manifest(corpus: Corpus, passages: list[Passage], encoder: Encoder, setting
         "model": {"name": encoder.name, "revision": encoder.revision, "dim": encoder.dim,
                   "normalized": True},
         "chunking": {"min_words": settings.min_words, "max_words": settings.max_words},
-        "bm25": {"k1": 1.5, "b": 0.75, "method": "lucene", "library": "bm25s"},
+        "bm25": {"k1": 1.5, "b": 0.75, "method": "lucene", "library": "bm25s",
+                 "tokenizer": TOKENIZER},
         "corpus": {"root": str(corpus.root.resolve()),
                    "files": [vars(f) for f in corpus.files],
                    "empty": list(corpus.empty), "warnings": list(corpus.warnings)},
