@@ -49,3 +49,15 @@ def test_an_index_built_with_another_tokenizer_is_stale_and_rebuilt(
     rebuilt = open_or_build(str(fixture_corpus), str(index_dir), log=False, model="hash:64")
     assert rebuilt.generation != manifest_path.parent.name
     assert askcorpus.open(index_dir).manifest["bm25"]["tokenizer"] == TOKENIZER
+
+
+def test_two_vocabularies_score_exactly_like_two_separate_indexes() -> None:
+    import bm25s
+
+    lexical = Lexical.build(TEXTS)
+    for make, query_tokens in ((tokenize, tokenize("killing soldiers by Russia")),
+                               (exact_tokens, exact_tokens("killed soldiers by Russia"))):
+        alone = bm25s.BM25()
+        alone.index([make(t) for t in TEXTS], show_progress=False)
+        expected = alone.get_scores([t for t in query_tokens if t in alone.vocab_dict])
+        assert lexical._scores(query_tokens) == pytest.approx(expected, rel=1e-5)
