@@ -351,9 +351,10 @@ def report_section(seed: dict[str, Any]) -> list[str]:
     out = ["## Seed corpus (`eval/questions.jsonl`)", "",
            f"{m['questions']} questions, index of {m['passages']} passages, model {m['model']}, "
            f"k = {m['k']}; evaluated in {m['seconds']:.1f} s. Ranking metrics are over "
-           "answerable questions (each gold quote is one relevant item, found by an overlapping "
-           "citation); side recall is over contested questions; the contested flag, abstention "
-           "and false abstention apply to the full system only.", "",
+           "answerable questions (each gold quote is one relevant item, found by any citation "
+           "that overlaps it; recall counts every quote a citation overlaps, MRR and nDCG "
+           "count each citation once); side recall is over contested questions; the contested "
+           "flag, abstention and false abstention apply to the full system only.", "",
            table(seed["configs"], METRICS, markdown=True), "",
            "### Full system by question type", "",
            table(seed["by_type"]["full"], METRICS, markdown=True), "",
