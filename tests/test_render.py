@@ -304,3 +304,19 @@ def test_render_depends_only_on_types() -> None:
 def test_md_escape_defeats_gfm_bare_autolinks() -> None:
     out = render.md_escape("see https://evil.example, www.evil.example and me@evil.example")
     assert "https\\://evil" in out and "www\\.evil" in out and "me\\@evil" in out
+
+
+@pytest.mark.parametrize("sentence", ['"There is no fighting on the territory of Armenia."',
+                                      "“There is no fighting.”"])
+def test_a_summary_sentence_that_is_a_quotation_is_not_quoted_twice(sentence: str) -> None:
+    answer = contested_answer()
+    line = dataclasses.replace(answer.summary[0], text=sentence)
+    answer = dataclasses.replace(answer, summary=(line, *answer.summary[1:]))
+    inner = sentence[1:-1]
+    for out in (render.to_text(answer), render.to_markdown(answer),
+                render.answer_html(answer, PERSPECTIVES)):
+        assert inner in out.replace("&quot;", '"')
+        for doubled in ('""', "“\"", "““", "“&quot;", "\"”"):
+            assert doubled + inner[:5] not in out
+    plain = dataclasses.replace(answer, summary=(dataclasses.replace(line, text=inner),))
+    assert f"“{inner}”" in render.to_markdown(plain)

@@ -44,6 +44,18 @@ _MD_ORDERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 # --------------------------------------------------------------------------- escaping
 
 
+# A summary sentence that is itself a quotation keeps its own marks ("…" not ""…"").
+_OPENING_MARKS = "\"“'‘«"
+_CLOSING_MARKS = "\"”'’»"
+
+
+def _quoted(text: str, left: str, right: str) -> str:
+    text = text.strip()
+    if len(text) > 1 and text[0] in _OPENING_MARKS and text[-1] in _CLOSING_MARKS:
+        return text
+    return f"{left}{text}{right}"
+
+
 def escape(text: str | None) -> str:
     """Escape any corpus, catalog or user string for HTML text and attribute values."""
     return html.escape(text or "", quote=True)
@@ -209,7 +221,8 @@ def to_text(answer: Answer, *, show_nearest: bool = False) -> str:
         lines += ["", "Summary:"]
         for s in answer.summary:
             label = labels.get(s.perspective, s.perspective)
-            lines.append(_terminal(f'  [{s.citation}] ({label}) "{s.text.strip()}"'))
+            quote = _quoted(s.text, '"', '"')
+            lines.append(_terminal(f"  [{s.citation}] ({label}) {quote}"))
     for side, cites in _groups(answer):
         lines.append("")
         if answer.status == "contested":
@@ -265,7 +278,8 @@ def to_markdown(answer: Answer) -> str:
         lines += ["## Summary", ""]
         for s in answer.summary:
             label = md_escape(labels.get(s.perspective, s.perspective))
-            lines.append(f"- **{label}:** “{md_escape(s.text.strip())}” \\[{s.citation}\\]")
+            quote = md_escape(_quoted(s.text, "“", "”"))
+            lines.append(f"- **{label}:** {quote} \\[{s.citation}\\]")
         lines.append("")
     for side, cites in _groups(answer):
         title = labels.get(side, side) if side else "Other sources"
@@ -383,7 +397,7 @@ def _summary_html(answer: Answer, labels: Mapping[str, str], perspectives) -> st
         return ""
     items = [
         f'<li data-side="{escape(s.perspective)}">{_badge(s.perspective, labels, perspectives)} '
-        f"“{escape(s.text.strip())}” "
+        f"{escape(_quoted(s.text, '“', '”'))} "
         f'<a class="ac-ref" href="#ac-cite-{int(s.citation)}">[{int(s.citation)}]</a></li>'
         for s in answer.summary
     ]
