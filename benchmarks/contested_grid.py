@@ -16,9 +16,9 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
-from askcorpus.api import Index
-from askcorpus.cli import open_or_build
-from askcorpus.evaluation import flag_prf, load_jsonl
+from askcorpus.api import Index, open_index
+from askcorpus.evaluation.metrics import flag_prf
+from askcorpus.evaluation.seeds import load_jsonl
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 SIDE_MIN_DENSE = (0.55, 0.60, 0.65)
@@ -31,9 +31,9 @@ Combo = tuple[float, int, float]
 
 def flags(index: Index, questions: list[dict], combo: Combo) -> dict[str, bool]:
     side_min, max_rank, asked_min = combo
-    index.settings = replace(index.settings, side_min_dense=side_min, side_max_rank=max_rank,
-                             asked_side_min_dense=asked_min)
-    return {q["id"]: index.ask(q["question"], k=10).status == "contested" for q in questions}
+    tuned = index.with_settings(replace(index.settings, side_min_dense=side_min,
+                                        side_max_rank=max_rank, asked_side_min_dense=asked_min))
+    return {q["id"]: tuned.ask(q["question"], k=10).status == "contested" for q in questions}
 
 
 def score(questions: list[dict], predicted: dict[str, bool]) -> dict[str, float | None]:
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--index", default="index")
     parser.add_argument("--corpus", default="seeds")
     args = parser.parse_args()
-    index = open_or_build(args.corpus, args.index)
+    index = open_index(args.index, rebuild_from=args.corpus, log=True)
     defaults = index.settings
     questions = load_jsonl(QUESTIONS)
     grid = list(itertools.product(SIDE_MIN_DENSE, SIDE_MAX_RANK, ASKED_SIDE_MIN_DENSE))

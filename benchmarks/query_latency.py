@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from askcorpus.cli import open_or_build
+from askcorpus.api import open_index
 
 
 def _questions(n: int) -> list[str]:
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="seeds")
     parser.add_argument("--n", type=int, default=50)
     args = parser.parse_args()
-    index = open_or_build(args.corpus, args.index)
+    index = open_index(args.index, rebuild_from=args.corpus, log=True)
     encoder = index.encoder()
     dense = index.retriever.dense  # the baseline searches the same FAISS index
     questions = _questions(args.n)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import askcorpus
-from askcorpus import perspectives as logic
+from askcorpus import answering as logic
 from askcorpus.retrieve import Candidate
 from askcorpus.types import Passage
+from askcorpus.view import CorpusView
 
 
 @pytest.mark.parametrize(("question", "asks"), [
@@ -34,12 +35,10 @@ def test_gives_figure(text: str, figure: bool) -> None:
     assert logic.gives_figure(text) is figure
 
 
-def _context(texts: dict[str, str]) -> logic.AnswerContext:
+def _context(texts: dict[str, str]) -> CorpusView:
     passages = [Passage(f"d:{i}", "d", 0, len(t), t, perspective=side)
                 for i, (side, t) in enumerate(texts.items())]
-    return logic.AnswerContext(passages=passages, documents={}, perspectives={},
-                               contest_parties=("a", "b"), corpus_sides=frozenset(texts),
-                               actor_titles={}, references=lambda p: ())
+    return CorpusView.of(passages, [], [], ("a", "b"), [])
 
 
 def test_a_figure_question_is_contested_only_when_both_parties_give_a_figure() -> None:
@@ -74,9 +73,9 @@ def test_highlight_skips_fragments_and_prefers_figures() -> None:
     def sentence(span: tuple[int, int]) -> str:
         return text[span[0]:span[1]]
 
-    plain = logic._highlights([passage], closest_first)[0]
+    plain = logic._highlights([passage], closest_first, wants_figure=False, min_words=4)[0]
     assert sentence(plain) == "They lived in the enclave."
-    figure = logic._highlights([passage], closest_first, wants_figure=True)[0]
+    figure = logic._highlights([passage], closest_first, wants_figure=True, min_words=4)[0]
     assert sentence(figure) == "About 120,000 Armenians lived there."
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from askcorpus import benchmark, evaluation
-from askcorpus.evaluation import Gold, Outcome
+from askcorpus.evaluation import metrics, perspectrum, report, seeds
+from askcorpus.evaluation.metrics import Gold
+from askcorpus.evaluation.seeds import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,15 +26,15 @@ def test_credit_gives_each_gold_quote_to_the_first_overlapping_citation() -> Non
                ("A", 0, 100),   # e0 and e1 both taken -> nothing
                ("C", 0, 5),     # other document
                ("B", 4, 5)]     # overlaps e2 by one character -> e2
-    assert evaluation.credit(ranking, gold) == [("q-e0",), ("q-e1",), (), (), (), ("q-e2",)]
+    assert metrics.credit(ranking, gold) == [("q-e0",), ("q-e1",), (), (), (), ("q-e2",)]
 
 
 def test_one_citation_finds_every_gold_quote_it_overlaps() -> None:
     gold = [Gold("q-e0", "A", 10, 20, ""), Gold("q-e1", "A", 30, 40, ""),
             Gold("q-e2", "A", 50, 60, "")]
-    credited = evaluation.credit([("B", 0, 99), ("A", 0, 45), ("A", 45, 99)], gold)
+    credited = metrics.credit([("B", 0, 99), ("A", 0, 45), ("A", 45, 99)], gold)
     assert credited == [(), ("q-e0", "q-e1"), ("q-e2",)]
-    m = evaluation.ranking_metrics({"q": ["q-e0", "q-e1", "q-e2"]}, {"q": credited})["q"]
+    m = metrics.ranking_metrics({"q": ["q-e0", "q-e1", "q-e2"]}, {"q": credited})["q"]
     # Rank 2 finds two of three quotes, rank 3 the last: R@1 0, R@5 = R@10 = 1, RR 1/2.
     assert (m["R@1"], m["R@5"], m["R@10"]) == (0.0, 1.0, 1.0)
     assert m["MRR@10"] == pytest.approx(0.5)
@@ -48,7 +48,7 @@ def test_ranking_metrics_match_hand_computed_values() -> None:
     credited = {"q1": [(), ("q1-e0",), ("q1-e1",)],  # hits at ranks 2 and 3 of 2 relevant
                 "q2": [("q2-e0",), ()],              # hit at rank 1
                 "q3": []}                            # nothing returned (e.g. abstained)
-    m = evaluation.ranking_metrics(qrels, credited)
+    m = metrics.ranking_metrics(qrels, credited)
     # q1: R@1 = 0/2, R@5 = 2/2, RR = 1/2,
     #     DCG = 1/log2(3) + 1/log2(4) = 0.630930 + 0.5; IDCG = 1 + 1/log2(3) = 1.630930
     #     nDCG@10 = 1.130930 / 1.630930 = 0.693426
@@ -66,22 +66,22 @@ def test_ranking_metrics_match_hand_computed_values() -> None:
 
 
 def test_ranking_metrics_cut_at_ten() -> None:
-    m = evaluation.ranking_metrics({"q": ["q-e0"]}, {"q": [()] * 10 + [("q-e0",)]})
+    m = metrics.ranking_metrics({"q": ["q-e0"]}, {"q": [()] * 10 + [("q-e0",)]})
     assert m["q"]["R@10"] == 0.0 and m["q"]["MRR@10"] == 0.0
 
 
 def test_side_recall_and_contested_flag() -> None:
-    assert evaluation.side_recall(["armenian", "azerbaijani", "international"],
+    assert metrics.side_recall(["armenian", "azerbaijani", "international"],
                                   {"armenian", "azerbaijani", "unlabeled"}) == pytest.approx(2 / 3)
-    assert evaluation.side_recall([], {"armenian"}) == 1.0
+    assert metrics.side_recall([], {"armenian"}) == 1.0
     # gold    T T F F ; predicted T F T F -> tp 1, precision 1/2, recall 1/2, F1 1/2
-    prf = evaluation.flag_prf([True, True, False, False], [True, False, True, False])
+    prf = metrics.flag_prf([True, True, False, False], [True, False, True, False])
     assert prf == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
     # Nothing predicted: precision undefined, recall 0, F1 undefined.
-    assert evaluation.flag_prf([True, False], [False, False]) == {
+    assert metrics.flag_prf([True, False], [False, False]) == {
         "precision": None, "recall": 0.0, "f1": None}
     # Predicted but all wrong: precision 0, recall 0, F1 0.
-    assert evaluation.flag_prf([True, False], [False, True])["f1"] == 0.0
+    assert metrics.flag_prf([True, False], [False, True])["f1"] == 0.0
 
 
 def _outcome(qid: str, *, answerable: bool, contested: bool, sides: list[str],
@@ -89,7 +89,7 @@ def _outcome(qid: str, *, answerable: bool, contested: bool, sides: list[str],
     question = {"id": qid, "question": qid, "answerable": answerable, "contested": contested,
                 "sides": sides, "type": "contested" if contested else "factoid",
                 "evidence": []}
-    scores = dict.fromkeys(evaluation.RANKING, r10) if answerable else {}
+    scores = dict.fromkeys(seeds.RANKING, r10) if answerable else {}
     return Outcome(question, "full", [], shown, status, 0.01, 1, 1, scores)
 
 
@@ -107,7 +107,7 @@ def test_summarize_full_system() -> None:
                  shown=set()),
         _outcome("f", answerable=False, contested=False, sides=[], status="answered",
                  shown={"armenian"})]
-    s = evaluation.summarize(outcomes, "full")
+    s = seeds.summarize(outcomes, "full")
     assert s["R@10"] == pytest.approx((1 + 0.5 + 1 + 0) / 4)
     assert s["side_recall"] == pytest.approx((1 + 0.5) / 2)        # contested a, b
     assert s["side_recall_answerable"] == pytest.approx((1 + 0.5 + 1 + 0) / 4)
@@ -117,24 +117,24 @@ def test_summarize_full_system() -> None:
     assert s["false_abstention_rate"] == 0.25                       # d of a, b, c, d
     assert s["citation_validity"] == 1.0
     assert (s["n"], s["n_answerable"], s["n_contested"], s["n_unanswerable"]) == (6, 4, 2, 2)
-    reasons = {(f["id"], f["reason"]) for f in evaluation.failures(outcomes, {
+    reasons = {(f["id"], f["reason"]) for f in seeds.failures(outcomes, {
         o.qid: [] for o in outcomes})}
     assert reasons == {("b", "wrong status"), ("b", "missed evidence"), ("b", "missed side"),
                        ("c", "wrong status"), ("d", "wrongly abstained"),
                        ("d", "missed evidence"), ("f", "answered unanswerable")}
-    other = evaluation.summarize([*outcomes[:2]], "dense")
+    other = seeds.summarize([*outcomes[:2]], "dense")
     assert other["contested_f1"] is None and other["abstention_rate"] is None
 
 
 def test_both_sides_and_benchmark_metrics() -> None:
     relevant = {"p1": "SUPPORT", "p2": "UNDERMINE", "p3": "SUPPORT"}
-    assert benchmark.both_sides(relevant, ["x", "p1", "y", "p2"]) is True
-    assert benchmark.both_sides(relevant, ["p1", "p3"]) is False
-    assert benchmark.both_sides(relevant, ["p2"] + ["x"] * 10 + ["p1"]) is False  # cut at 10
-    assert benchmark.both_sides({"p1": "SUPPORT"}, ["p1"]) is None    # one stance: not counted
+    assert metrics.both_sides(relevant, ["x", "p1", "y", "p2"]) is True
+    assert metrics.both_sides(relevant, ["p1", "p3"]) is False
+    assert metrics.both_sides(relevant, ["p2"] + ["x"] * 10 + ["p1"]) is False  # cut at 10
+    assert metrics.both_sides({"p1": "SUPPORT"}, ["p1"]) is None    # one stance: not counted
     queries = [{"id": "c1", "text": "", "relevant": relevant},
                {"id": "c2", "text": "", "relevant": {"p9": "SUPPORT", "p8": "UNDERMINE"}}]
-    m = benchmark.metrics(queries, {"c1": ["p1", "x", "p2"], "c2": ["x", "p9"]})
+    m = metrics.claim_metrics(queries, {"c1": ["p1", "x", "p2"], "c2": ["x", "p9"]})
     # c1: R@10 = 2/3, RR = 1, DCG = 1 + 1/log2(4) = 1.5, IDCG = 1 + 1/log2(3) + 1/log2(4)
     # c2: R@10 = 1/2, RR = 1/2, nDCG = (1/log2(3)) / (1 + 1/log2(3))
     ndcg1 = 1.5 / (1.5 + 1 / math.log2(3))
@@ -144,8 +144,8 @@ def test_both_sides_and_benchmark_metrics() -> None:
     assert m["nDCG@10"] == pytest.approx((ndcg1 + ndcg2) / 2)
     assert m["both_sides@10"] == pytest.approx(0.5)               # c1 yes, c2 no
     assert m["n_both"] == 2
-    better = benchmark.metrics(queries, {"c1": ["p1", "x", "p2"], "c2": ["p9", "p8"]})
-    assert benchmark.paired(better, m) == {"ndcg_wins": 1, "ndcg_losses": 0,
+    better = metrics.claim_metrics(queries, {"c1": ["p1", "x", "p2"], "c2": ["p9", "p8"]})
+    assert metrics.paired(better, m) == {"ndcg_wins": 1, "ndcg_losses": 0,
                                            "both_sides_gained": 1, "both_sides_lost": 0}
 
 
@@ -154,30 +154,28 @@ def test_mmr_trades_relevance_for_novelty() -> None:
     candidates = [(0, 0.9), (1, 0.89), (2, 0.5)]
     # lambda 1: relevance order. lambda 0.5, second pick: row 1 scores
     # 0.5 * 0.89 - 0.5 * 0.99 = -0.05, row 2 scores 0.5 * 0.5 - 0.5 * 0 = 0.25 -> row 2.
-    assert benchmark.mmr(candidates, vectors, 1.0) == [0, 1, 2]
-    assert benchmark.mmr(candidates, vectors, 0.5) == [0, 2, 1]
-    assert benchmark.mmr(candidates, vectors, 0.5, k=2) == [0, 2]
-    assert benchmark.mmr([], vectors, 0.5) == []
+    assert perspectrum.mmr(candidates, vectors, 1.0) == [0, 1, 2]
+    assert perspectrum.mmr(candidates, vectors, 0.5) == [0, 2, 1]
+    assert perspectrum.mmr(candidates, vectors, 0.5, k=2) == [0, 2]
+    assert perspectrum.mmr([], vectors, 0.5) == []
 
 
-def test_seed_eval_on_real_index(seed_index, tmp_path: Path, monkeypatch) -> None:
+def test_seed_eval_on_real_index(seed_index, tmp_path: Path) -> None:
     """The first questions through the real index and the CLI path; JSON has every metric."""
     home = tmp_path / "eval"
     home.mkdir()
     shutil.copy(ROOT / "eval" / "questions.jsonl", home / "questions.jsonl")
     (tmp_path / "tests" / "data").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "data" / "attribution_gold.jsonl", tmp_path / "tests" / "data")
-    monkeypatch.setattr("askcorpus.cli.open_or_build", lambda corpus, index: seed_index)
-    args = Namespace(corpus="unused", index="unused", questions=str(home / "questions.jsonl"),
-                     benchmark=None, split="dev", limit=8, report=True)
-    assert evaluation.run_cli(args) == 0
+    assert report.run(questions=home / "questions.jsonl", corpus=None,
+                      index=seed_index.index_dir, limit=8, report=True) == 0
     results = json.loads((home / "results" / "latest.json").read_text(encoding="utf-8"))
     assert results["meta"]["questions"] == 8
-    for config in evaluation.CONFIGS:
-        assert set(evaluation.METRICS) <= set(results["configs"][config])
+    for config in seeds.CONFIGS:
+        assert set(seeds.METRICS) <= set(results["configs"][config])
         assert results["configs"][config]["citation_validity"] == 1.0
         for by_type in results["by_type"][config].values():
-            assert set(evaluation.METRICS) <= set(by_type)
+            assert set(seeds.METRICS) <= set(by_type)
     assert results["configs"]["full"]["contested_recall"] is not None
     assert results["configs"]["dense"]["contested_f1"] is None
     assert 0.0 <= results["configs"]["hybrid"]["R@10"] <= 1.0

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import askcorpus
-from askcorpus.cli import open_or_build
 from askcorpus.errors import StaleIndexError
 from askcorpus.lexical import TOKENIZER, Lexical, exact_tokens, tokenize, words
 from reliability_helpers import current_gen
@@ -46,9 +45,9 @@ def test_an_index_built_with_another_tokenizer_is_stale_and_rebuilt(
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(StaleIndexError, match="askcorpus build --index"):
         askcorpus.open(index_dir)
-    rebuilt = open_or_build(str(fixture_corpus), str(index_dir), log=False, model="hash:64")
+    rebuilt = askcorpus.open(index_dir, rebuild_from=fixture_corpus, model="hash:64")
     assert rebuilt.generation != manifest_path.parent.name
-    assert askcorpus.open(index_dir).manifest["bm25"]["tokenizer"] == TOKENIZER
+    assert askcorpus.open(index_dir).manifest.bm25.tokenizer == TOKENIZER
 
 
 def test_two_vocabularies_score_exactly_like_two_separate_indexes() -> None:

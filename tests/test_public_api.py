@@ -20,6 +20,26 @@ def _loaded_after(code: str) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+PUBLIC = [
+    "Answer", "AskcorpusError", "BuildLockedError", "CatalogError", "Citation", "CorpusError",
+    "CorruptIndexError", "Document", "IncompleteIndexError", "Index", "IndexFolderError",
+    "IndexNotFoundError", "IndexVersionError", "ModelError", "ModelMismatchError", "Passage",
+    "QuestionError", "Reference", "Settings", "StaleIndexError", "SummaryLine", "__version__",
+    "build", "open",
+]
+
+
+def test_all_is_the_deliberate_public_surface() -> None:
+    """A name joins or leaves the public API only by changing this list on purpose."""
+    assert askcorpus.__all__ == PUBLIC
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert askcorpus.__version__ == version("askcorpus")
+
+
 def test_all_is_sorted_and_unique() -> None:
     assert askcorpus.__all__ == sorted(askcorpus.__all__)
     assert len(askcorpus.__all__) == len(set(askcorpus.__all__))

@@ -253,7 +253,7 @@ def test_t11_path_like_question(seed_index):
         searched = [seed_index.search(q, k=3) for q in questions]
     assert [a.question for a in answers] == questions
     assert all(isinstance(s, list) for s in searched)
-    corpus_root = Path(seed_index.manifest["corpus"]["root"])
+    corpus_root = Path(seed_index.manifest.corpus.root)
     outside = opens_outside(events, index_dir, corpus_root)
     assert not outside, outside
     network = [e for e in events if e[0] != "open"]

@@ -7,13 +7,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from askcorpus.errors import (
-    AskcorpusError,
-    IncompleteIndexError,
-    IndexNotFoundError,
-    StaleIndexError,
-)
+from askcorpus.errors import AskcorpusError
+
+if TYPE_CHECKING:
+    from askcorpus.api import Index
 
 DEFAULT_CORPUS = "seeds"
 DEFAULT_INDEX = "index"
@@ -93,35 +92,26 @@ def _build(args: argparse.Namespace) -> int:
     from askcorpus.api import build
 
     index = build(args.corpus, args.index, args.model, strict=args.strict, progress=True)
-    for warning in index.manifest["corpus"]["warnings"]:
+    manifest = index.manifest
+    for warning in manifest.corpus.warnings:
         print(f"Warning: {_one_line(warning)}", file=sys.stderr)
-    counts = index.manifest["counts"]
-    print(f"Built {args.index} ({index.generation}): {counts['documents']} documents, "
-          f"{counts['passages']} passages in {index.manifest['build']['seconds']:.1f} s "
-          f"with {index.manifest['model']['name']}.")
+    print(f"Built {args.index} ({index.generation}): {manifest.counts.documents} documents, "
+          f"{manifest.counts.passages} passages in {manifest.build_seconds:.1f} s "
+          f"with {manifest.model.name}.")
     return 0
 
 
-def open_or_build(corpus: str, index_dir: str, *, log: bool = True, model: str | None = None,
-                  allow_model_mismatch: bool = False):
-    """Open the index, building it first when it is missing or stale (the default flow)."""
-    from askcorpus.api import build, open_index
+def _open(args: argparse.Namespace, **options: object) -> Index:
+    """The index of ``--index``; only the default one is built on demand from ``--corpus``."""
+    from askcorpus.api import open_index
 
-    try:
-        return open_index(index_dir, model=model, allow_model_mismatch=allow_model_mismatch)
-    except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
-        if not Path(corpus).is_dir():
-            raise
-        if log:
-            print(f"{_one_line(str(exc))} Building it now from {corpus}…", file=sys.stderr)
-        return build(corpus, index_dir, model, progress=log)
+    return open_index(args.index, rebuild_from=args.corpus, log=True, **options)  # type: ignore
 
 
 def _ask(args: argparse.Namespace) -> int:
     from askcorpus import render
 
-    index = open_or_build(args.corpus, args.index, model=args.model,
-                          allow_model_mismatch=args.allow_model_mismatch)
+    index = _open(args, model=args.model, allow_model_mismatch=args.allow_model_mismatch)
     answer = index.ask(args.question, k=args.k, perspectives=args.perspective,
                        documents=args.document)
     if args.json:
@@ -136,17 +126,17 @@ def _ask(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from askcorpus import ui
 
-    index = open_or_build(args.corpus, args.index)
+    index = _open(args)
     ui.serve(index, host=args.host, port=args.port,
              blocked_paths=[str(Path(args.corpus).resolve()), str(Path(args.index).resolve())])
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    index = open_or_build(args.corpus, args.index)
-    print(f"Index {args.index} ({index.generation}), model {index.manifest['model']['name']}")
+    index = _open(args)
+    print(f"Index {args.index} ({index.generation}), model {index.manifest.model.name}")
     for doc in index.documents():
-        count = sum(p.kind != "footnote" for p in index.passages_of(doc.doc_id))
+        count = index.view.searchable_count(doc.doc_id)
         print(f"  {doc.doc_id:20} {doc.perspective:14} {count:4} passages  {doc.title[:60]}")
     print("Balance (documents / passages by publisher / passages by speaker):")
     for row in index.balance():
@@ -171,9 +161,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from askcorpus import evaluation
+    from askcorpus.evaluation import report
 
-    return evaluation.run_cli(args)
+    return report.run(questions=args.questions, corpus=args.corpus, index=args.index,
+                      benchmark=args.benchmark, split=args.split, limit=args.limit,
+                      report=args.report)
 
 
 def _one_line(text: str) -> str:

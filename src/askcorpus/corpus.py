@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
 from askcorpus.errors import CatalogError, CorpusError
+from askcorpus.hashing import sha256_bytes, sha256_stream
 from askcorpus.types import UNLABELED, Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -45,16 +45,12 @@ def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
     """SHA-256 and size of every file askcorpus reads from ``root`` (catalog included)."""
     out = []
     for path in _candidate_files(root):
-        digest, size = hashlib.sha256(), 0
         try:
-            with path.open("rb") as handle:  # streamed: a huge file never sits in memory
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                    digest.update(block)
-                    size += len(block)
+            digest, size = sha256_stream(path)
         except OSError as exc:
             raise CorpusError(f"Cannot read {_rel(path, root)} ({exc.strerror}); check its "
                               "permissions and rebuild.") from exc
-        out.append(CorpusFile(_rel(path, root), digest.hexdigest(), size))
+        out.append(CorpusFile(_rel(path, root), digest, size))
     return tuple(out)
 
 
@@ -92,7 +88,7 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
         if raw is None or reason:
             warnings.append(f"Skipped {rel}: {reason}.")
             continue
-        digest = hashlib.sha256(raw).hexdigest()
+        digest = sha256_bytes(raw)
         if digest in seen:
             warnings.append(f"Skipped {rel}: identical to {seen[digest]}.")
             continue

@@ -25,18 +25,18 @@ class Dense:
         return cls(index)
 
     @classmethod
-    def load(cls, path: Path, *, dim: int, size: int) -> Dense:
+    def load(cls, path: Path, *, dim: int, size: int,
+             hint: str = "rebuild it with `askcorpus build`") -> Dense:
         import faiss
 
         faiss.omp_set_num_threads(1)  # FAISS's threads fight torch's for 2 cores (DESIGN.md)
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:
-            raise CorruptIndexError(f"{path} cannot be read by FAISS; rebuild the index with "
-                                    "`askcorpus build`.") from exc
+            raise CorruptIndexError(f"{path} cannot be read by FAISS; {hint}.") from exc
         if index.d != dim or index.ntotal != size:
             raise CorruptIndexError(f"{path} holds {index.ntotal} vectors of dimension {index.d}, "
-                                    f"the manifest says {size} of {dim}; rebuild the index.")
+                                    f"the manifest says {size} of {dim}; {hint}.")
         return cls(index)
 
     @property
@@ -47,6 +47,12 @@ class Dense:
         import faiss
 
         faiss.write_index(self._index, str(path))
+
+    def to_bytes(self) -> bytes:
+        """The index serialised as FAISS writes it to a file."""
+        import faiss
+
+        return faiss.serialize_index(self._index).tobytes()
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                ) -> list[tuple[int, float]]:

@@ -10,9 +10,9 @@ from typing import Protocol
 
 import numpy as np
 
-from askcorpus.errors import AskcorpusError
+from askcorpus.errors import ModelError
+from askcorpus.settings import DEFAULT_MODEL
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 HASH_PREFIX = "hash:"
 
 
@@ -38,7 +38,7 @@ class SentenceEncoder:
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
         except (OSError, ValueError) as exc:
-            raise AskcorpusError(f"Cannot load model '{name}' from {path} ({exc}); pass --model "
+            raise ModelError(f"Cannot load model '{name}' from {path} ({exc}); pass --model "
                                  "with a local sentence-transformers folder.") from exc
         self.name = name
         self.revision = revision
@@ -85,7 +85,7 @@ def resolve_model(name: str) -> tuple[Path, str]:
     path = Path(name).expanduser()
     if path.is_dir():
         return path.resolve(), "local"
-    raise AskcorpusError(f"Model '{name}' is neither the packaged {DEFAULT_MODEL} nor a local "
+    raise ModelError(f"Model '{name}' is neither the packaged {DEFAULT_MODEL} nor a local "
                          "folder; pass --model with a sentence-transformers folder.")
 
 

@@ -5,7 +5,8 @@
     ├── CatalogError           catalog.toml is malformed or names what does not exist
     ├── CorpusError            a corpus file cannot be read as text
     ├── BuildLockedError       another build holds the index lock
-    └── IndexError_            base of everything wrong with an index on disk
+    ├── ModelError             the embedding model cannot be found or loaded
+    └── IndexFolderError       base of everything wrong with an index on disk
         ├── IndexNotFoundError   no index at that path
         ├── IncompleteIndexError half-written or empty folder
         ├── CorruptIndexError    checksum, count or offset mismatch
@@ -37,29 +38,33 @@ class BuildLockedError(AskcorpusError):
     """Another build of the same index is running."""
 
 
-class IndexError_(AskcorpusError):
+class ModelError(AskcorpusError):
+    """The embedding model cannot be found or loaded."""
+
+
+class IndexFolderError(AskcorpusError):
     """Something is wrong with an index folder."""
 
 
-class IndexNotFoundError(IndexError_):
+class IndexNotFoundError(IndexFolderError):
     """There is no index at the given path."""
 
 
-class IncompleteIndexError(IndexError_):
+class IncompleteIndexError(IndexFolderError):
     """The index folder exists but holds no complete generation."""
 
 
-class CorruptIndexError(IndexError_):
+class CorruptIndexError(IndexFolderError):
     """An artifact of the index does not match its manifest."""
 
 
-class IndexVersionError(IndexError_):
+class IndexVersionError(IndexFolderError):
     """The index was written by a newer askcorpus."""
 
 
-class ModelMismatchError(IndexError_):
+class ModelMismatchError(IndexFolderError):
     """The model asked for differs from the model that built the index."""
 
 
-class StaleIndexError(IndexError_):
+class StaleIndexError(IndexFolderError):
     """The corpus changed after the index was built."""

@@ -74,10 +74,11 @@ class Lexical:
         self._max: np.ndarray | None = None
 
     @classmethod
-    def build(cls, texts: list[str]) -> Lexical:
+    def build(cls, texts: list[str], *, k1: float = 1.5, b: float = 0.75) -> Lexical:
+        """Index ``texts`` with Lucene's BM25 (Robertson & Zaragoza 2009) at ``k1`` and ``b``."""
         import bm25s
 
-        retriever = bm25s.BM25()
+        retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
         tokens = [tokenize(t) + exact_tokens(t) or ["\u2205"] for t in texts]
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))

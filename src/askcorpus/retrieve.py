@@ -13,13 +13,6 @@ from askcorpus.lexical import Lexical
 
 Mode = Literal["lexical", "dense", "hybrid", "full"]
 MODES: tuple[Mode, ...] = ("lexical", "dense", "hybrid", "full")
-# Weighted RRF with a lexical weight that depends on the question, measured with
-# `askcorpus eval` on both the seeds and Perspectrum dev (eval/REPORT.md): BM25 earns its place
-# for names and figures (seeds R@5 0.637 -> 0.660 at weight 0.8) but hurts on generic claims
-# (Perspectrum nDCG@10 0.595 at 0.5, 0.612 at 0.1). A question that names something or holds a
-# figure gets NAMED_LEXICAL_WEIGHT, any other PLAIN_LEXICAL_WEIGHT.
-NAMED_LEXICAL_WEIGHT = 0.8
-PLAIN_LEXICAL_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ class Retriever:
         return Scores(dense if dense is not None else self.vectors @ query_vector, lexical)
 
     def candidates(self, scores: Scores, allowed: np.ndarray, *, depth: int, rrf_k: int = 60,
-                   lexical_weight: float = PLAIN_LEXICAL_WEIGHT, use_dense: bool = True
+                   lexical_weight: float, use_dense: bool = True
                    ) -> list[Candidate]:
         """Fused candidates among ``allowed`` rows (a boolean mask), best first."""
         rows = np.flatnonzero(allowed)
@@ -83,11 +76,12 @@ class Retriever:
         return [i for i, _ in self.dense.search(query_vector, k, allowed=rows)]
 
 
-def lexical_weight(question: str) -> float:
-    """BM25's weight in the fusion: high when the question names someone or holds a figure."""
+def lexical_weight(question: str, *, named: float, plain: float) -> float:
+    """BM25's weight in the fusion: ``named`` when the question names someone (a capitalised
+    word after the first) or holds a figure, ``plain`` otherwise (Settings says why)."""
     words = question.split()
-    named = any(w[:1].isupper() for w in words[1:]) or any(ch.isdigit() for ch in question)
-    return NAMED_LEXICAL_WEIGHT if named else PLAIN_LEXICAL_WEIGHT
+    is_named = any(w[:1].isupper() for w in words[1:]) or any(ch.isdigit() for ch in question)
+    return named if is_named else plain
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, depth: int, tiebreak: dict[int, str], *,

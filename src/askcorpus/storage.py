@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ from askcorpus.errors import (
     IndexNotFoundError,
     IndexVersionError,
 )
+from askcorpus.hashing import sha256_file
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -62,12 +62,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def rebuild_hint(index_dir: Path) -> str:
+    """The fix for a damaged or outdated index, naming the folder the user actually used."""
+    return f"rebuild it with `askcorpus build --index {index_dir}`"
 
 
 @contextlib.contextmanager
@@ -194,15 +191,16 @@ def read_manifest(generation: Path) -> dict[str, Any]:
     """The manifest, checked for format version and for every artifact's size and SHA-256."""
     path = generation / MANIFEST
     if not path.is_file():
-        raise IncompleteIndexError(f"{generation} has no {MANIFEST} (a half-written index); run "
-                                   "`askcorpus build` again.")
+        raise IncompleteIndexError(f"{generation} has no {MANIFEST} (a half-written index); "
+                                   f"{rebuild_hint(generation.parent)}.")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CorruptIndexError(f"{path} is not valid JSON; rebuild with `askcorpus build`.") \
+        raise CorruptIndexError(f"{path} is not valid JSON; {rebuild_hint(generation.parent)}.") \
             from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
-        raise CorruptIndexError(f"{path} has no format_version; rebuild with `askcorpus build`.")
+        raise CorruptIndexError(f"{path} has no format_version; "
+                                f"{rebuild_hint(generation.parent)}.")
     if manifest["format_version"] > FORMAT_VERSION:
         raise IndexVersionError(f"{generation} was written by a newer askcorpus (format "
                                 f"{manifest['format_version']} > {FORMAT_VERSION}); upgrade "
@@ -217,12 +215,13 @@ def read_manifest(generation: Path) -> dict[str, Any]:
 
 def _verify_artifacts(generation: Path, artifacts: dict[str, Any]) -> None:
     if not artifacts:
-        raise CorruptIndexError(f"{generation}/{MANIFEST} lists no artifacts; rebuild the index.")
+        raise CorruptIndexError(f"{generation}/{MANIFEST} lists no artifacts; "
+                                f"{rebuild_hint(generation.parent)}.")
     for rel, expected in sorted(artifacts.items()):
         path = generation / rel
         if not path.is_file():
-            raise CorruptIndexError(f"{path} is missing; rebuild with `askcorpus build`.")
+            raise CorruptIndexError(f"{path} is missing; {rebuild_hint(generation.parent)}.")
         if path.stat().st_size != expected.get("size") or sha256_file(path) != expected.get(
                 "sha256"):
             raise CorruptIndexError(f"{path}: checksum mismatch (the file was changed or "
-                                    "damaged); rebuild with `askcorpus build`.")
+                                    f"damaged); {rebuild_hint(generation.parent)}.")

@@ -1,4 +1,10 @@
-"""Perspectives: decide relevance, find every side, flag contested questions, build the Answer.
+"""Answering: from retrieved candidates to an Answer — relevance, every side, contested, quotes.
+
+This module is the one home of the answer logic. ``answer()`` is a pure function of what
+retrieval found (a ``Retrieval``), the corpus (a ``CorpusView``), a sentence scorer and the
+settings; the decisions themselves (rank, answerable, which sides address the question,
+contested) are asked of a ``Judge``. ``RuleJudge`` holds the hand-written rules below; learned
+judges plug in at the same seam.
 
 Abstention and relevance thresholds (calibrated with ``askcorpus eval`` on
 ``eval/questions.jsonl``: answerable vs. unanswerable questions, see eval/REPORT.md):
@@ -40,14 +46,17 @@ Abstention and relevance thresholds (calibrated with ``askcorpus eval`` on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
 from askcorpus.retrieve import Candidate
 from askcorpus.segment import blocks, sentences
-from askcorpus.types import Answer, Citation, Document, Passage, Perspective, SummaryLine
+from askcorpus.settings import Settings
+from askcorpus.types import Answer, Citation, Passage, SummaryLine
+from askcorpus.view import CorpusView
 
 # Words by which a question asks for the parties' positions rather than for a fact.
 _ASKS_FOR_SIDES = re.compile(
@@ -65,38 +74,136 @@ _ASKS_FOR_FIGURE = re.compile(r"\b(how (many|much)|what (number|figures?|share|p
 _FIGURE = re.compile(r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?\b"
                      r"|\b(dozens?|hundreds?|thousands?|millions?|tens of)\b", re.IGNORECASE)
 
-# How many fused candidates the abstention rule looks at.
-ANSWER_DEPTH = 20
-
-# A highlight shorter than this is a heading or a fragment, not an answer.
-MIN_HIGHLIGHT_WORDS = 4
-
 # Scores the sentences of passages against the question: (passage, sentence spans) -> scores.
 SentenceScorer = Callable[[Passage, list[tuple[int, int]]], np.ndarray]
 
 
 @dataclass(frozen=True)
-class AnswerContext:
-    """What answer assembly needs to know about the corpus."""
+class Retrieval:
+    """What retrieval found for one question: everything a Judge may read.
 
-    passages: Sequence[Passage]
-    documents: dict[str, Document]
-    perspectives: dict[str, Perspective]
-    contest_parties: tuple[str, ...]
-    corpus_sides: frozenset[str]
-    actor_titles: dict[str, str]
-    references: Callable[[Passage], tuple]
+    ``fused`` are the fused candidates among the allowed rows, best first; ``per_side`` the
+    fused candidates searched within each perspective (so a side that the overall ranking
+    drowns out is still found); ``lexical_support`` is ``Lexical.support`` over the first
+    ``Settings.answer_depth`` fused candidates.
+    """
+
+    question: str
+    fused: tuple[Candidate, ...]
+    per_side: Mapping[str, tuple[Candidate, ...]] = field(default_factory=dict)
+    lexical_support: float = 0.0
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+class Judge(Protocol):
+    """The decisions of an answer; ``RuleJudge`` is the hand-written one."""
+
+    def rank(self, retrieval: Retrieval, view: CorpusView) -> tuple[Candidate, ...]:
+        """The candidates in the order they should be cited."""
+
+    def answerable(self, retrieval: Retrieval, ranked: Sequence[Candidate],
+                   view: CorpusView) -> bool:
+        """Whether any passage answers the question."""
+
+    def sides(self, retrieval: Retrieval, ranked: Sequence[Candidate],
+              view: CorpusView) -> dict[str, list[Candidate]]:
+        """The sides that address the question, each with its leading passages."""
+
+    def contested(self, retrieval: Retrieval, strong: dict[str, list[Candidate]],
+                  view: CorpusView) -> bool:
+        """Whether the contest parties disagree on the question."""
+
+
+def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
+           scorer: SentenceScorer, judge: Judge | None = None,
+           notices: tuple[str, ...] = ()) -> Answer:
+    """The Answer to ``retrieval.question``: quotes only, every side that addresses it shown.
+
+    Steps (DESIGN.md, "Answers"): rank; abstain when nothing answers; find each side's best
+    passage; decide contested; number the citations and pick each one's best sentence.
+    """
+    judge = judge or RuleJudge(settings)
+    ranked = judge.rank(retrieval, view)
+    if not judge.answerable(retrieval, ranked, view):
+        return no_answer(retrieval.question, ranked[:3], view, notices)
+    strong = judge.sides(retrieval, ranked, view)
+    chosen = select(ranked, strong, k)
+    status = "contested" if judge.contested(retrieval, strong, view) else "answered"
+    built = assemble(retrieval.question, status, sides_of(chosen, view), view, scorer,
+                     min_words=settings.min_highlight_words)
+    return replace(built, notices=notices + built.notices)
+
+
+def ranked_answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
+                  scorer: SentenceScorer) -> Answer:
+    """The first ``k`` candidates as they rank, with no abstention and no side logic."""
+    chosen = list(retrieval.fused[:k])
+    return assemble(retrieval.question, "answered", sides_of(chosen, view), view, scorer,
+                    min_words=settings.min_highlight_words)
+
+
+@dataclass(frozen=True)
+class RuleJudge:
+    """The hand-written decisions, with the calibration notes of this module's docstring."""
+
+    settings: Settings
+
+    def rank(self, retrieval: Retrieval, view: CorpusView) -> tuple[Candidate, ...]:
+        return retrieval.fused
+
+    def answerable(self, retrieval: Retrieval, ranked: Sequence[Candidate],
+                   view: CorpusView) -> bool:
+        s = self.settings
+        return is_answerable(ranked[:s.answer_depth], lexical_support=retrieval.lexical_support,
+                             min_dense=s.min_dense, confident_dense=s.confident_dense,
+                             min_lexical_support=s.min_lexical_support)
+
+    def sides(self, retrieval: Retrieval, ranked: Sequence[Candidate],
+              view: CorpusView) -> dict[str, list[Candidate]]:
+        s = self.settings
+        asked = s.asked_side_min_dense < s.side_min_dense and asks_for_sides(retrieval.question)
+        return strong_sides(
+            relevant_per_side(retrieval.per_side, ranked, min_dense=s.min_dense,
+                              margin=s.relevance_margin, depth=s.side_depth), ranked,
+            side_min_dense=s.asked_side_min_dense if asked else s.side_min_dense,
+            side_max_rank=len(ranked) if asked else s.side_max_rank,
+            answers=self._figure_test(retrieval, view))
+
+    def contested(self, retrieval: Retrieval, strong: dict[str, list[Candidate]],
+                  view: CorpusView) -> bool:
+        return status_of(strong, view, answers=self._figure_test(retrieval, view)) == "contested"
+
+    @staticmethod
+    def _figure_test(retrieval: Retrieval, view: CorpusView
+                     ) -> Callable[[Candidate], bool] | None:
+        if not asks_for_figure(retrieval.question):
+            return None
+        return lambda c: gives_figure(view.passages[c.row].text)
+
+
+def relevant_per_side(per_side: Mapping[str, Sequence[Candidate]], fused: Sequence[Candidate],
+                      *, min_dense: float, margin: float, depth: int
+                      ) -> dict[str, list[Candidate]]:
+    """Each side's candidates that are close enough in meaning to the best passage overall."""
+    best_overall = max((c.dense for c in fused), default=0.0)
+    floor = max(min_dense, best_overall - margin)
+    out: dict[str, list[Candidate]] = {}
+    for side, candidates in per_side.items():
+        kept = [c for c in candidates if c.dense >= floor]
+        if kept:
+            out[side] = kept[:depth]
+    return out
 
 
 def is_answerable(candidates: Sequence[Candidate], *, lexical_support: float, min_dense: float,
                   confident_dense: float, min_lexical_support: float) -> bool:
     """Answer when the best passage is close in meaning, or fairly close and lexically backed.
 
-    ``lexical_support`` is ``Lexical.support`` over the first ``ANSWER_DEPTH`` candidates.
+    ``lexical_support`` is ``Lexical.support`` over the same candidates.
     """
     if not candidates:
         return False
-    dense = max(c.dense for c in candidates[:ANSWER_DEPTH])
+    dense = max(c.dense for c in candidates)
     return dense >= min_dense and (dense >= confident_dense
                                    or lexical_support >= min_lexical_support)
 
@@ -143,8 +250,8 @@ def strong_sides(per_side: dict[str, list[Candidate]], fused: Sequence[Candidate
     return strong
 
 
-def select(fused: Sequence[Candidate], per_side: dict[str, list[Candidate]], k: int,
-           ctx: AnswerContext) -> list[Candidate]:
+def select(fused: Sequence[Candidate], per_side: dict[str, list[Candidate]],
+           k: int) -> list[Candidate]:
     """The top ``k`` fused passages plus the best relevant passage of every strong side."""
     chosen = list(fused[:k])
     rows = {c.row for c in chosen}
@@ -155,64 +262,64 @@ def select(fused: Sequence[Candidate], per_side: dict[str, list[Candidate]], k: 
     return chosen
 
 
-def sides_of(chosen: Sequence[Candidate], ctx: AnswerContext) -> dict[str, list[Candidate]]:
+def sides_of(chosen: Sequence[Candidate], view: CorpusView) -> dict[str, list[Candidate]]:
     """Chosen candidates grouped by perspective, contest parties first, each by relevance."""
     groups: dict[str, list[Candidate]] = {}
     for c in sorted(chosen, key=lambda c: -c.fused):
-        groups.setdefault(ctx.passages[c.row].perspective, []).append(c)
-    order = [p for p in ctx.contest_parties if p in groups]
-    order += [p for p in ctx.perspectives if p in groups and p not in order]
+        groups.setdefault(view.passages[c.row].perspective, []).append(c)
+    order = [p for p in view.contest_parties if p in groups]
+    order += [p for p in view.perspectives if p in groups and p not in order]
     order += sorted(p for p in groups if p not in order)
     return {side: groups[side] for side in order}
 
 
-def status_of(strong: dict[str, list[Candidate]], ctx: AnswerContext, *,
+def status_of(strong: dict[str, list[Candidate]], view: CorpusView, *,
               answers: Callable[[Candidate], bool] | None = None) -> str:
     """Contested when two or more contest parties address the question directly.
 
     With ``answers`` (a question asking for a figure), only parties whose leading passage
     gives one count: two sides dispute a figure only when both state one.
     """
-    parties = [p for p in ctx.contest_parties if p in strong
+    parties = [p for p in view.contest_parties if p in strong
                and (answers is None or answers(strong[p][0]))]
     return "contested" if len(parties) >= 2 else "answered"
 
 
 def assemble(question: str, status: str, sides: dict[str, list[Candidate]],
-             ctx: AnswerContext, scorer: SentenceScorer) -> Answer:
+             view: CorpusView, scorer: SentenceScorer, *, min_words: int) -> Answer:
     """Number citations (contested: round-robin over sides, so no side outranks another)."""
     if status == "contested":
         ordered = _round_robin(list(sides.values()))
     else:
         ordered = sorted((c for group in sides.values() for c in group), key=lambda c: -c.fused)
-    highlights = _highlights([ctx.passages[c.row] for c in ordered], scorer,
-                             wants_figure=asks_for_figure(question))
-    citations = tuple(_citation(i + 1, c, highlights[i], ctx) for i, c in enumerate(ordered))
+    highlights = _highlights([view.passages[c.row] for c in ordered], scorer,
+                             wants_figure=asks_for_figure(question), min_words=min_words)
+    citations = tuple(citation(i + 1, c, highlights[i], view) for i, c in enumerate(ordered))
     number = {c.row: i + 1 for i, c in enumerate(ordered)}
     side_numbers = tuple((side, tuple(number[c.row] for c in group))
                          for side, group in sides.items())
     summary = tuple(SummaryLine(side, citations[ns[0] - 1].highlighted_text, ns[0])
                     for side, ns in side_numbers if ns)
     return Answer(question=question, status=status, citations=citations, sides=side_numbers,
-                  summary=summary, notices=_blindspot(status, sides, ctx),
-                  perspective_labels=_labels(ctx))
+                  summary=summary, notices=_blindspot(status, sides, view),
+                  perspective_labels=_labels(view))
 
 
-def no_answer(question: str, nearest: Sequence[Candidate], ctx: AnswerContext,
+def no_answer(question: str, nearest: Sequence[Candidate], view: CorpusView,
               notices: tuple[str, ...] = ()) -> Answer:
     """Nothing is presented as an answer; the nearest passages are kept, labelled as such."""
-    shown = tuple(_citation(i + 1, c, (0, 0), ctx) for i, c in enumerate(nearest))
+    shown = tuple(citation(i + 1, c, (0, 0), view) for i, c in enumerate(nearest))
     return Answer(question=question, status="no_answer", nearest=shown,
                   notices=(*notices, "No passage in this corpus answers this question."),
-                  perspective_labels=_labels(ctx))
+                  perspective_labels=_labels(view))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(s.start, s.end) for b in blocks(text) for s in sentences(text, b)] or [(0, len(text))]
 
 
-def _highlights(passages: list[Passage], scorer: SentenceScorer, *,
-                wants_figure: bool = False) -> list[tuple[int, int]]:
+def _highlights(passages: list[Passage], scorer: SentenceScorer, *, wants_figure: bool,
+                min_words: int) -> list[tuple[int, int]]:
     """The sentence of each passage that best answers the question.
 
     Closest in meaning, but a sentence of a few words ("Nagorno-Karabakh.") only when the
@@ -224,18 +331,18 @@ def _highlights(passages: list[Passage], scorer: SentenceScorer, *,
         spans = sentence_spans(p.text)
         scores = scorer(p, spans) if len(spans) > 1 else np.zeros(1)
         texts = [p.text[a:b] for a, b in spans]
-        keys = [(wants_figure and gives_figure(t), len(t.split()) >= MIN_HIGHLIGHT_WORDS,
+        keys = [(wants_figure and gives_figure(t), len(t.split()) >= min_words,
                  float(score)) for t, score in zip(texts, scores, strict=True)]
         out.append(spans[max(range(len(spans)), key=keys.__getitem__)])
     return out
 
 
-def _citation(n: int, c: Candidate, highlight: tuple[int, int], ctx: AnswerContext) -> Citation:
-    passage = ctx.passages[c.row]
-    return Citation(n=n, passage=passage, document=ctx.documents[passage.doc_id],
+def citation(n: int, c: Candidate, highlight: tuple[int, int], view: CorpusView) -> Citation:
+    passage = view.passages[c.row]
+    return Citation(n=n, passage=passage, document=view.documents[passage.doc_id],
                     score=c.fused, rank=n, highlight=highlight,
-                    references=ctx.references(passage),
-                    speaker_title=ctx.actor_titles.get(passage.speaker or ""))
+                    references=view.references(passage),
+                    speaker_title=view.actor_titles.get(passage.speaker or ""))
 
 
 def _round_robin(groups: list[list[Candidate]]) -> list[Candidate]:
@@ -246,16 +353,16 @@ def _round_robin(groups: list[list[Candidate]]) -> list[Candidate]:
 
 
 def _blindspot(status: str, sides: dict[str, list[Candidate]],
-               ctx: AnswerContext) -> tuple[str, ...]:
-    present = [p for p in ctx.contest_parties if p in ctx.corpus_sides]
-    speaking = [p for p in ctx.contest_parties if p in sides]
+               view: CorpusView) -> tuple[str, ...]:
+    present = [p for p in view.contest_parties if p in view.corpus_sides]
+    speaking = [p for p in view.contest_parties if p in sides]
     if status != "answered" or len(present) < 2 or len(speaking) != 1:
         return ()
-    label = ctx.perspectives[speaking[0]].label
-    others = ", ".join(ctx.perspectives[p].label for p in present if p != speaking[0])
+    label = view.perspectives[speaking[0]].label
+    others = ", ".join(view.perspectives[p].label for p in present if p != speaking[0])
     return (f"Only {label} sources in this corpus address this question; "
             f"no {others} source does.",)
 
 
-def _labels(ctx: AnswerContext) -> tuple[tuple[str, str], ...]:
-    return tuple((pid, p.label) for pid, p in ctx.perspectives.items())
+def _labels(view: CorpusView) -> tuple[tuple[str, str], ...]:
+    return tuple((pid, p.label) for pid, p in view.perspectives.items())

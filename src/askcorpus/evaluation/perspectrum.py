@@ -14,10 +14,7 @@ chosen on the train split, never on dev) so the choice stays visible.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -26,9 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from askcorpus.api import Index, build, open_index
+from askcorpus.errors import IndexFolderError
+from askcorpus.evaluation.metrics import K, claim_metrics, paired
+from askcorpus.evaluation.tables import machine, percentile, table
+from askcorpus.hashing import sha256_file
+from askcorpus.retrieve import MODES
+
 CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
-K = 10
-CONFIGS = ("lexical", "dense", "hybrid", "full")
+CONFIGS = MODES
 METRICS = ("R@10", "nDCG@10", "MRR@10", "both_sides@10", "latency_p50_ms", "latency_p95_ms")
 # "full", tuned on the train split: query + PRF_WEIGHT * mean of its PRF_DOCS nearest passages;
 # score = cosine + LEXICAL_MIX * BM25 / best BM25; MMR with MMR_LAMBDA over the top POOL.
@@ -37,43 +40,8 @@ PRF_DOCS = 3
 PRF_WEIGHT = 0.3
 LEXICAL_MIX = 0.1
 MMR_LAMBDA = 0.95
-STANCES = ("SUPPORT", "UNDERMINE")
 
 
-# ---------------------------------------------------------------------------- shared helpers
-def percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
-
-
-def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
-
-
-def fmt(value: Any, metric: str = "") -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.1f}" if metric.endswith("_ms") else f"{value:.3f}"
-    return str(value)
-
-
-def table(columns: dict[str, dict[str, Any]], metrics: Sequence[str],
-          markdown: bool = False) -> str:
-    """Rows = metrics, columns = configurations (plain text or Markdown)."""
-    names = list(columns)
-    rows = [[m, *(fmt(columns[c].get(m), m) for c in names)] for m in (*metrics, "n")]
-    if markdown:
-        lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
-    widths = [max(len(x) for x in col) for col in zip(["metric", *names], *rows, strict=True)]
-    lines = [["metric", *names], *rows]
-    return "\n".join("  ".join(x.ljust(w) if i == 0 else x.rjust(w)
-                               for i, (x, w) in enumerate(zip(line, widths, strict=True)))
-                     for line in lines)
-
-
-# ---------------------------------------------------------------------------- pure functions
 def mmr(candidates: Sequence[tuple[int, float]], vectors: np.ndarray, lambda_: float,
         k: int = K) -> list[int]:
     """Maximal marginal relevance (Carbonell & Goldstein, SIGIR 1998) over ``candidates``.
@@ -98,7 +66,6 @@ def mmr(candidates: Sequence[tuple[int, float]], vectors: np.ndarray, lambda_: f
         closest = np.maximum(closest, sims[pick])
     return chosen
 
-
 def feedback(query: np.ndarray, vectors: np.ndarray, docs: int = PRF_DOCS,
              weight: float = PRF_WEIGHT) -> np.ndarray:
     """Rocchio pseudo-relevance feedback: the query moved toward its ``docs`` nearest rows."""
@@ -109,76 +76,22 @@ def feedback(query: np.ndarray, vectors: np.ndarray, docs: int = PRF_DOCS,
     moved = query + weight * vectors[top].mean(axis=0)
     return moved / np.linalg.norm(moved)
 
-
-def both_sides(relevant: dict[str, str], ranked: Sequence[str], k: int = K) -> bool | None:
-    """Top ``k`` holds a relevant SUPPORT and a relevant UNDERMINE; None without both in gold."""
-    if not set(STANCES) <= set(relevant.values()):
-        return None
-    found = {relevant.get(doc) for doc in ranked[:k]}
-    return all(s in found for s in STANCES)
-
-
-def metrics(queries: Sequence[dict[str, Any]], rankings: dict[str, Sequence[str]],
-            k: int = K) -> dict[str, Any]:
-    """R@10, nDCG@10, MRR@10 (ir-measures, binary qrels) and both-sides@10 over ``queries``."""
-    import ir_measures
-    from ir_measures import RR, R, nDCG
-
-    measures = {"R@10": R @ k, "nDCG@10": nDCG @ k, "MRR@10": RR @ k}
-    names = {str(m): name for name, m in measures.items()}
-    qrels = [ir_measures.Qrel(q["id"], doc, 1) for q in queries for doc in q["relevant"]]
-    run = [ir_measures.ScoredDoc(q["id"], doc, float(k - rank)) for q in queries
-           for rank, doc in enumerate(rankings.get(q["id"], [])[:k])]
-    per_query = {q["id"]: dict.fromkeys(measures, 0.0) for q in queries}
-    if run:
-        for m in ir_measures.iter_calc(list(measures.values()), qrels, run):
-            per_query[m.query_id][names[str(m.measure)]] = float(m.value)
-    out: dict[str, Any] = {name: float(np.mean([per_query[q][name] for q in per_query]))
-                           for name in measures}
-    both = {q["id"]: both_sides(q["relevant"], rankings.get(q["id"], []), k) for q in queries}
-    flags = [f for f in both.values() if f is not None]
-    out["both_sides@10"] = float(np.mean(flags)) if flags else None
-    out.update(n=len(queries), n_both=len(flags))
-    out["per_query"] = {q: {**per_query[q], "both_sides": both[q]} for q in per_query}
-    return out
-
-
-def paired(a: dict[str, Any], b: dict[str, Any]) -> dict[str, int]:
-    """Claims where ``a`` beats / loses to ``b`` (nDCG@10, and both-sides@10 flips)."""
-    pa, pb = a["per_query"], b["per_query"]
-    return {"ndcg_wins": sum(pa[q]["nDCG@10"] > pb[q]["nDCG@10"] for q in pa),
-            "ndcg_losses": sum(pa[q]["nDCG@10"] < pb[q]["nDCG@10"] for q in pa),
-            "both_sides_gained": sum(bool(pa[q]["both_sides"]) and pb[q]["both_sides"] is False
-                                     for q in pa),
-            "both_sides_lost": sum(pa[q]["both_sides"] is False and bool(pb[q]["both_sides"])
-                                   for q in pa)}
-
-
-# ---------------------------------------------------------------------------- the index
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def prepare(folder: str | Path, cache: Path = CACHE) -> tuple[Any, dict[str, Any]]:
+def prepare(folder: str | Path, cache: Path = CACHE) -> tuple[Index, dict[str, Any]]:
     """The benchmark index, reused while corpus.jsonl is unchanged, else (re)built."""
-    import askcorpus
-    from askcorpus.errors import IndexError_
-
     source = Path(folder) / "corpus.jsonl"
     corpus, index_dir = cache / "corpus", cache / "index"
     copy = corpus / "corpus.jsonl"
     corpus.mkdir(parents=True, exist_ok=True)
-    if not copy.is_file() or sha256(copy) != sha256(source):
+    if not copy.is_file() or sha256_file(copy) != sha256_file(source):
         shutil.copyfile(source, copy)
     started = time.perf_counter()
     try:
-        index, built = askcorpus.open(index_dir), False
-    except IndexError_:
-        index, built = askcorpus.build(corpus, index_dir), True
+        index, built = open_index(index_dir), False
+    except IndexFolderError:
+        index, built = build(corpus, index_dir), True
     return index, {"built": built, "index_seconds": round(time.perf_counter() - started, 2),
-                   "index": str(index_dir), "corpus_sha256": sha256(copy),
-                   "passages": index.manifest["counts"]["passages"]}
-
+                   "index": str(index_dir), "corpus_sha256": sha256_file(copy),
+                   "passages": index.manifest.counts.passages}
 
 def first_stage(dense: np.ndarray, lexical: np.ndarray | None, mix: float) -> np.ndarray:
     """Cosine plus ``mix`` times the BM25 score scaled to [0, 1] by the query's best match.
@@ -190,8 +103,7 @@ def first_stage(dense: np.ndarray, lexical: np.ndarray | None, mix: float) -> np
         return dense
     return dense + mix * lexical / float(lexical.max())
 
-
-def full_ranking(index: Any, claim: str, *, pool: int = POOL, prf_docs: int = PRF_DOCS,
+def full_ranking(index: Index, claim: str, *, pool: int = POOL, prf_docs: int = PRF_DOCS,
                  prf_weight: float = PRF_WEIGHT, lexical_mix: float = LEXICAL_MIX,
                  lambda_: float = MMR_LAMBDA, k: int = K) -> list[str]:
     """Pseudo-relevance feedback, dense + lightly mixed BM25 scores, then MMR over the pool."""
@@ -210,8 +122,7 @@ def full_ranking(index: Any, claim: str, *, pool: int = POOL, prf_docs: int = PR
     passages = index.passages()
     return [passages[r].doc_id for r in rows]
 
-
-def rrf_ranking(index: Any, claim: str, lexical_weight: float, k: int = K) -> list[str]:
+def rrf_ranking(index: Index, claim: str, lexical_weight: float, k: int = K) -> list[str]:
     """The engine's hybrid fusion with another BM25 weight (for comparison)."""
     retriever = index.retriever
     query = index.encode_query(claim)
@@ -223,14 +134,11 @@ def rrf_ranking(index: Any, claim: str, lexical_weight: float, k: int = K) -> li
     passages = index.passages()
     return [passages[c.row].doc_id for c in found[:k]]
 
-
-# ---------------------------------------------------------------------------- running
 def load_queries(folder: str | Path, split: str, limit: int | None = None) -> list[dict]:
     path = Path(folder) / f"queries-{split}.jsonl"
     with path.open(encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     return rows[:limit] if limit is not None else rows
-
 
 def rank_all(queries: Sequence[dict], rank: Callable[[str], list[str]]
              ) -> tuple[dict[str, list[str]], list[float]]:
@@ -241,8 +149,7 @@ def rank_all(queries: Sequence[dict], rank: Callable[[str], list[str]]
         ms.append((time.perf_counter() - started) * 1000)
     return rankings, ms
 
-
-def variants(index: Any) -> dict[str, Callable[[str], list[str]]]:
+def variants(index: Index) -> dict[str, Callable[[str], list[str]]]:
     """Alternatives to "full", reported side by side so the choice stays visible."""
     return {
         "dense+MMR(0.85)": lambda c: full_ranking(index, c, prf_docs=0, lexical_mix=0,
@@ -253,7 +160,6 @@ def variants(index: Any) -> dict[str, Callable[[str], list[str]]]:
         "PRF + mix + MMR": lambda c: full_ranking(index, c),
         "hybrid RRF w=0.1": lambda c: rrf_ranking(index, c, 0.1),
     }
-
 
 def run(folder: str | Path, split: str = "dev", *, limit: int | None = None,
         with_variants: bool = True) -> dict[str, Any]:
@@ -271,7 +177,7 @@ def run(folder: str | Path, split: str = "dev", *, limit: int | None = None,
     for group, name, rank in [*(("configs", n, r) for n, r in rankers.items()),
                               *(("variants", n, r) for n, r in alternatives.items())]:
         rankings, ms = rank_all(queries, rank)
-        results[group][name] = {**metrics(queries, rankings),
+        results[group][name] = {**claim_metrics(queries, rankings),
                                 "latency_p50_ms": percentile(ms, 50),
                                 "latency_p95_ms": percentile(ms, 95)}
     full, dense = results["configs"]["full"], results["configs"]["dense"]
@@ -284,15 +190,12 @@ def run(folder: str | Path, split: str = "dev", *, limit: int | None = None,
     results["meta"] = {**meta, "split": split, "claims": len(queries), "k": K,
                        "full": {"pool": POOL, "prf_docs": PRF_DOCS, "prf_weight": PRF_WEIGHT,
                                 "lexical_mix": LEXICAL_MIX, "mmr_lambda": MMR_LAMBDA},
-                       "model": index.manifest["model"]["name"],
+                       "model": index.manifest.model.name,
                        "seconds": round(time.perf_counter() - started, 2), **machine()}
     return results
 
-
-# ---------------------------------------------------------------------------- output
 def _table(columns: dict[str, dict[str, Any]], markdown: bool = False) -> str:
     return table(columns, METRICS, markdown=markdown)
-
 
 def _verdict(results: dict[str, Any], no: str) -> str:
     beats, p = results["full_beats_dense"], results["full_vs_dense"]
@@ -300,7 +203,6 @@ def _verdict(results: dict[str, Any], no: str) -> str:
             + f". Paired, claim by claim: nDCG@10 higher on {p['ndcg_wins']} claims, lower on "
               f"{p['ndcg_losses']}; both sides gained on {p['both_sides_gained']} claims, lost "
               f"on {p['both_sides_lost']}.")
-
 
 def print_results(results: dict[str, Any]) -> None:
     m = results["meta"]
@@ -312,7 +214,6 @@ def print_results(results: dict[str, Any]) -> None:
         print(_table(results["variants"]))
     print("\n" + _verdict(results, "NO"))
     print(f"Benchmark ran in {m['seconds']:.1f} s")
-
 
 def report_section(results: dict[str, Any]) -> list[str]:
     m, f = results["meta"], results["meta"]["full"]
@@ -335,5 +236,3 @@ def report_section(results: dict[str, Any]) -> list[str]:
                 _table(results["variants"], markdown=True), ""]
     out += [_verdict(results, "no"), ""]
     return out
-
-

@@ -15,32 +15,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from askcorpus.benchmark import fmt, machine, percentile, table
+from askcorpus.api import Index
 from askcorpus.errors import CorpusError
+from askcorpus.evaluation.metrics import (
+    Gold,
+    K,
+    credit,
+    flag_prf,
+    mean,
+    overlaps,
+    ranking_metrics,
+    side_recall,
+)
+from askcorpus.evaluation.tables import fmt, machine, percentile, table
+from askcorpus.retrieve import MODES
 
-CONFIGS = ("lexical", "dense", "hybrid", "full")
-K = 10
+CONFIGS = MODES
 RANKING = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 METRICS = (*RANKING, "side_recall", "side_recall_answerable", "contested_precision",
            "contested_recall", "contested_f1", "contested_flag_rate", "abstention_rate",
            "false_abstention_rate", "citation_validity", "latency_p50_ms", "latency_p95_ms")
-# Relative to the folder of the questions file (eval/): results/, REPORT.md, the gold file.
-RESULTS = "results"
-REPORT = "REPORT.md"
-ATTRIBUTION_GOLD = "../tests/data/attribution_gold.jsonl"
-
-
-@dataclass(frozen=True)
-class Gold:
-    """One gold evidence quote located in its document."""
-
-    item: str
-    doc: str
-    start: int
-    end: int
-    quote: str
 
 
 @dataclass
@@ -60,83 +54,6 @@ class Outcome:
     @property
     def qid(self) -> str:
         return self.question["id"]
-
-
-# ---------------------------------------------------------------------------- pure metrics
-def overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
-    return a_start < b_end and b_start < a_end
-
-
-def credit(ranking: Sequence[tuple[str, int, int]],
-           gold: Sequence[Gold]) -> list[tuple[str, ...]]:
-    """Each ranked span → the gold items it overlaps that no earlier span found (maybe none).
-
-    A passage that holds two gold quotes finds both: the issue's rule is that a quote counts as
-    found when a returned citation overlaps it.
-    """
-    taken: set[str] = set()
-    out: list[tuple[str, ...]] = []
-    for doc, start, end in ranking:
-        hits = tuple(g.item for g in gold if g.item not in taken and g.doc == doc
-                     and overlaps(start, end, g.start, g.end))
-        taken.update(hits)
-        out.append(hits)
-    return out
-
-
-def ranking_metrics(qrels: dict[str, Sequence[str]],
-                    credited: dict[str, Sequence[Sequence[str]]],
-                    k: int = K) -> dict[str, dict[str, float]]:
-    """R@1/5/10, MRR@10 and nDCG@10 per query with ir-measures (binary relevance).
-
-    ``qrels`` maps a query to its relevant item ids, ``credited`` to its ranking where each
-    entry holds the relevant items a result found (see ``credit``). Recall@n is ir-measures'
-    recall of the set of items found by the first n results, so one passage can find two
-    quotes; MRR and nDCG count each result once, under the first item it found, so a result
-    never gains more than one rank's worth. Queries without results score 0.
-    """
-    import ir_measures
-    from ir_measures import RR, R, nDCG
-
-    qrel_rows = [ir_measures.Qrel(q, item, 1) for q, items in qrels.items() for item in items]
-    out = {q: dict.fromkeys(("R@1", "R@5", "R@10", "MRR@10", "nDCG@10"), 0.0) for q in qrels}
-    ranked = {"MRR@10": RR @ k, "nDCG@10": nDCG @ k}
-    runs: list[tuple[dict[str, Any], list[Any]]] = [(ranked, [
-        ir_measures.ScoredDoc(q, items[0] if items else f"{q}-n{rank}", float(len(ranking) - rank))
-        for q, ranking in credited.items() if q in qrels
-        for rank, items in enumerate(ranking[:k])])]
-    for n in (1, 5, 10):
-        runs.append(({f"R@{n}": R @ 1_000_000}, [
-            ir_measures.ScoredDoc(q, item, 1.0) for q, ranking in credited.items() if q in qrels
-            for items in ranking[:n] for item in items]))
-    for measures, run in runs:
-        names = {str(m): name for name, m in measures.items()}
-        if run and qrel_rows:
-            for m in ir_measures.iter_calc(list(measures.values()), qrel_rows, run):
-                out[m.query_id][names[str(m.measure)]] = float(m.value)
-    return out
-
-
-def side_recall(gold: Iterable[str], predicted: Iterable[str]) -> float:
-    gold = set(gold)
-    return len(gold & set(predicted)) / len(gold) if gold else 1.0
-
-
-def flag_prf(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, float | None]:
-    """Precision, recall and F1 of a binary flag; None where undefined (0/0)."""
-    tp = sum(g and p for g, p in zip(gold, predicted, strict=True))
-    pos, rel = sum(predicted), sum(gold)
-    precision = tp / pos if pos else None
-    recall = tp / rel if rel else None
-    f1 = (2 * precision * recall / (precision + recall) if precision and recall else
-          (0.0 if precision is not None and recall is not None else None))
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def mean(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return float(np.mean(values)) if values else None
-
 
 def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
     """Every metric over ``outcomes`` (one configuration); None where it does not apply."""
@@ -163,7 +80,6 @@ def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
     out.update(n=len(outcomes), n_answerable=len(answerable), n_contested=len(contested),
                n_unanswerable=len(unanswerable))
     return out
-
 
 def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[dict[str, Any]]:
     """Why each question fell short, one row per (configuration, question, reason)."""
@@ -192,15 +108,12 @@ def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[d
             add("missed side", f"missing {', '.join(missing)}; shown {sorted(o.sides)}")
     return rows
 
-
-# ---------------------------------------------------------------------------- running
 def load_jsonl(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     return rows[:limit] if limit is not None else rows
 
-
-def gold_spans(index: Any, question: dict[str, Any]) -> list[Gold]:
+def gold_spans(index: Index, question: dict[str, Any]) -> list[Gold]:
     out = []
     for i, ev in enumerate(question["evidence"]):
         start = index.document(ev["doc"]).text.find(ev["quote"])
@@ -211,15 +124,13 @@ def gold_spans(index: Any, question: dict[str, Any]) -> list[Gold]:
                         ev["quote"]))
     return out
 
-
-def _valid(index: Any, citations: Iterable[Any]) -> tuple[int, int]:
+def _valid(index: Index, citations: Iterable[Any]) -> tuple[int, int]:
     citations = list(citations)
     good = sum(c.text == index.document(c.passage.doc_id).text[c.passage.start:c.passage.end]
                for c in citations)
     return good, len(citations)
 
-
-def run_question(index: Any, question: dict[str, Any], config: str) -> Outcome:
+def run_question(index: Index, question: dict[str, Any], config: str) -> Outcome:
     text = question["question"]
     started = time.perf_counter()
     if config == "full":
@@ -236,8 +147,7 @@ def run_question(index: Any, question: dict[str, Any], config: str) -> Outcome:
     valid, cited = _valid(index, shown)
     return Outcome(question, config, ranking, sides, status, seconds, valid, cited)
 
-
-def attribution(index: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def attribution(index: Index, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Speaker and perspective of the passage that overlaps each gold statement the most."""
     speaker_ok = perspective_ok = speakers = 0
     failed = []
@@ -263,8 +173,7 @@ def attribution(index: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "perspective_accuracy": perspective_ok / len(rows) if rows else None,
             "failures": failed}
 
-
-def coverage(index: Any, gold: dict[str, list[Gold]]) -> dict[str, Any]:
+def coverage(index: Index, gold: dict[str, list[Gold]]) -> dict[str, Any]:
     """Gold quotes that no searchable passage overlaps can never be found (a chunking bug)."""
     missing = [{"id": qid, "doc": g.doc, "quote": g.quote} for qid, spans in gold.items()
                for g in spans if not any(p.kind != "footnote" and overlaps(p.start, p.end,
@@ -274,8 +183,7 @@ def coverage(index: Any, gold: dict[str, list[Gold]]) -> dict[str, Any]:
     return {"quotes": total, "covered": (total - len(missing)) / total if total else None,
             "uncovered": missing}
 
-
-def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
+def evaluate(index: Index, questions: Sequence[dict[str, Any]], *,
              configs: Sequence[str] = CONFIGS, attribution_rows: Sequence[dict] = (),
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every configuration on every question; returns the JSON-ready results."""
@@ -310,25 +218,21 @@ def evaluate(index: Any, questions: Sequence[dict[str, Any]], *,
         log(f"Warning: the index changed from {generation} to {index.generation} during the run")
     results["meta"] = {"questions": len(questions), "k": K, "configs": list(configs),
                        "index": str(index.index_dir), "generation": index.generation,
-                       "model": index.manifest["model"]["name"],
-                       "passages": index.manifest["counts"]["passages"],
+                       "model": index.manifest.model.name,
+                       "passages": index.manifest.counts.passages,
                        "seconds": round(time.perf_counter() - started, 2), **machine()}
     return results
 
-
-# ---------------------------------------------------------------------------- output
 def _attribution_line(att: dict[str, Any]) -> str:
     return (f"Attribution ({att['n']} gold statements): speaker accuracy "
             f"{fmt(att['speaker_accuracy'])} ({att['n_with_speaker']} with a catalog speaker), "
             f"perspective accuracy {fmt(att['perspective_accuracy'])}, "
             f"{len(att['failures'])} failures.")
 
-
 def _coverage_line(cov: dict[str, Any]) -> str:
     return (f"Gold quotes overlapped by a searchable passage: {fmt(cov['covered'])} of "
             f"{cov['quotes']}" + "".join(f"; not covered: {u['id']} {u['doc']} "
                                          f"“{u['quote'][:60]}”" for u in cov["uncovered"]))
-
 
 def print_results(results: dict[str, Any], saved: Path | str = "latest.json") -> None:
     print(table(results["configs"], METRICS))
@@ -344,7 +248,6 @@ def print_results(results: dict[str, Any], saved: Path | str = "latest.json") ->
     print("Full-system failures: " + (", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
                                       or "none") + f" (details in {saved})")
     print(f"Evaluated in {results['meta']['seconds']:.1f} s")
-
 
 def report_section(seed: dict[str, Any]) -> list[str]:
     m, att = seed["meta"], seed.get("attribution")
@@ -371,58 +274,3 @@ def report_section(seed: dict[str, Any]) -> list[str]:
     out += [f"| {f['id']} | {f['type']} | {f['reason']} | {f['detail'][:150].replace('|', '/')} |"
             for f in seed["failures"] if f["config"] == "full"]
     return [*out, ""]
-
-
-def write_report(seed: dict[str, Any] | None, bench: dict[str, Any] | None,
-                 path: Path) -> None:
-    """Regenerate eval/REPORT.md from the latest results (every figure is generated)."""
-    from askcorpus import benchmark
-
-    info = (seed or bench or {}).get("meta", machine())
-    out = ["# askcorpus evaluation report", "",
-           "Generated by `askcorpus eval --report` from eval/results/; do not edit by hand.", "",
-           f"Machine: {info.get('platform')}, Python {info.get('python')}, "
-           f"{info.get('cpus')} CPUs ({info.get('processor')}).", ""]
-    out += (report_section(seed) if seed else []) + (benchmark.report_section(bench)
-                                                      if bench else [])
-    out += ["## Reproduce", "", "```sh", "pip install -e '.[test]'",
-            "askcorpus eval --report    # seed set (builds index/ if needed), < 2 minutes",
-            "askcorpus eval --benchmark ../shared/perspectrum --split dev --report  # < 10 min",
-            "pytest tests/test_evaluation.py", "```", ""]
-    path.write_text("\n".join(out), encoding="utf-8")
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def run_cli(args: Any) -> int:
-    """`askcorpus eval`: the seed evaluation, or with --benchmark the Perspectrum benchmark."""
-    if not Path(args.questions).is_file():
-        raise CorpusError(f"No question file at {args.questions}; run from the project folder "
-                          "or pass --questions eval/questions.jsonl.")
-    home = Path(args.questions).parent
-    results, gold_file = home / RESULTS, home / ATTRIBUTION_GOLD
-    results.mkdir(parents=True, exist_ok=True)
-    if args.benchmark:
-        from askcorpus import benchmark
-
-        bench = benchmark.run(args.benchmark, args.split, limit=args.limit)
-        (results / f"perspectrum-{args.split}.json").write_text(json.dumps(bench, indent=2))
-        benchmark.print_results(bench)
-        seed = _read(results / "latest.json")
-    else:
-        from askcorpus.cli import open_or_build
-
-        index = open_or_build(args.corpus, args.index)
-        questions = load_jsonl(args.questions, args.limit)
-        gold_rows = load_jsonl(gold_file) if gold_file.is_file() else []
-        seed = evaluate(index, questions, attribution_rows=gold_rows,
-                        log=lambda line: print(line, flush=True))
-        (results / "latest.json").write_text(json.dumps(seed, indent=2, ensure_ascii=False))
-        print_results(seed, results / "latest.json")
-        bench = _read(results / f"perspectrum-{args.split}.json")
-    if args.report:
-        write_report(seed, bench, home / REPORT)
-        print(f"Wrote {home / REPORT}")
-    return 0

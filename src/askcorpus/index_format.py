@@ -1,0 +1,257 @@
+"""Index format: the artifacts of one generation, its typed manifest, written and read back.
+
+A generation folder (``storage.py`` owns the folders, ``CURRENT`` and the checksums) holds::
+
+    documents.jsonl   one Document per line, with its full text
+    passages.jsonl    one Passage per line (row i = vector i = BM25 row i)
+    catalog.json      perspectives, contest parties, actors, example questions
+    vectors.npy       the normalised passage vectors (float32, rows x dim)
+    vectors.faiss     the same vectors in a FAISS inner-product index
+    bm25/             the bm25s index (stems + exact words, see lexical.py)
+    manifest.json     what built it and every artifact's SHA-256 (written last)
+
+Reading verifies counts, shapes and that every passage is the exact slice of its document, so
+a hand-edited or truncated artifact is reported as corrupt, never answered from.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from askcorpus import storage
+from askcorpus.catalog import Catalog
+from askcorpus.corpus import Corpus, CorpusFile
+from askcorpus.dense import Dense
+from askcorpus.errors import CorruptIndexError, StaleIndexError
+from askcorpus.lexical import TOKENIZER, Lexical
+from askcorpus.settings import Settings
+from askcorpus.types import Actor, Document, Passage, Perspective
+
+DOCUMENTS = "documents.jsonl"
+PASSAGES = "passages.jsonl"
+CATALOG = "catalog.json"
+VECTORS = "vectors.npy"
+FAISS = "vectors.faiss"
+BM25 = "bm25"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model that made the vectors."""
+
+    name: str
+    revision: str | None
+    dim: int
+    normalized: bool = True
+
+
+@dataclass(frozen=True)
+class Bm25Info:
+    """How the lexical index was built; ``k1`` and ``b`` are the values it was built with."""
+
+    k1: float
+    b: float
+    method: str
+    library: str
+    tokenizer: str
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """The corpus folder and the fingerprint of every file read from it."""
+
+    root: str
+    files: tuple[CorpusFile, ...]
+    empty: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Counts:
+    documents: int
+    passages: int
+    searchable: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What built a generation, read from ``manifest.json`` into typed fields."""
+
+    askcorpus_version: str
+    model: ModelInfo
+    chunking: dict[str, int]
+    bm25: Bm25Info
+    corpus: CorpusInfo
+    counts: Counts
+    build_seconds: float
+    built_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body (storage adds ``format_version`` and the artifact checksums)."""
+        corpus = asdict(self.corpus)
+        corpus["files"] = [asdict(f) for f in self.corpus.files]
+        corpus["empty"], corpus["warnings"] = list(self.corpus.empty), list(self.corpus.warnings)
+        return {"askcorpus_version": self.askcorpus_version, "model": asdict(self.model),
+                "chunking": dict(self.chunking), "bm25": asdict(self.bm25), "corpus": corpus,
+                "counts": asdict(self.counts),
+                "build": {"seconds": self.build_seconds, "built_at": self.built_at}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        corpus = data["corpus"]
+        return cls(
+            askcorpus_version=str(data["askcorpus_version"]),
+            model=ModelInfo(**data["model"]),
+            chunking={k: int(v) for k, v in data["chunking"].items()},
+            bm25=Bm25Info(**data["bm25"]),
+            corpus=CorpusInfo(str(corpus["root"]),
+                              tuple(CorpusFile(**f) for f in corpus["files"]),
+                              tuple(corpus.get("empty", ())), tuple(corpus.get("warnings", ()))),
+            counts=Counts(**data["counts"]),
+            build_seconds=float(data["build"]["seconds"]),
+            built_at=str(data["build"]["built_at"]))
+
+
+@dataclass(frozen=True)
+class CatalogView:
+    """The catalog as stored in an index: what answers need to label sides and speakers."""
+
+    perspectives: tuple[Perspective, ...]
+    contest_parties: tuple[str, ...]
+    actors: tuple[Actor, ...]
+    examples: tuple[str, ...]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> CatalogView:
+        return cls(tuple(catalog.perspective_map().values()), tuple(catalog.contest_parties),
+                   tuple(catalog.actors), tuple(catalog.examples))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"perspectives": [asdict(p) for p in self.perspectives],
+                "contest_parties": list(self.contest_parties),
+                "actors": [{**asdict(a), "aliases": list(a.aliases)} for a in self.actors],
+                "examples": list(self.examples)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CatalogView:
+        return cls(tuple(Perspective(**p) for p in data["perspectives"]),
+                   tuple(data["contest_parties"]),
+                   tuple(Actor(**{**a, "aliases": tuple(a["aliases"])}) for a in data["actors"]),
+                   tuple(data.get("examples", ())))
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One verified generation, loaded: immutable, swapped whole when a newer one appears."""
+
+    name: str
+    manifest: Manifest
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+    catalog: CatalogView
+    dense: Dense
+    lexical: Lexical
+    vectors: np.ndarray
+
+
+def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
+                  settings: Settings, seconds: float, version: str) -> Manifest:
+    return Manifest(
+        askcorpus_version=version, model=model,
+        chunking={"min_words": settings.min_words, "max_words": settings.max_words},
+        bm25=Bm25Info(settings.bm25_k1, settings.bm25_b, "lucene", "bm25s", TOKENIZER),
+        corpus=CorpusInfo(str(corpus.root.resolve()), tuple(corpus.files), tuple(corpus.empty),
+                          tuple(corpus.warnings)),
+        counts=Counts(len(corpus.documents), len(passages),
+                      sum(p.kind != "footnote" for p in passages)),
+        build_seconds=round(seconds, 3),
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
+                     vectors: np.ndarray, lexical: Lexical, manifest: Manifest) -> None:
+    """Write every artifact into ``staging``, the manifest last (through ``storage``)."""
+    storage.write_bytes(staging / DOCUMENTS, _jsonl(
+        [{**d.metadata(), "text": d.text} for d in corpus.documents]))
+    storage.write_bytes(staging / PASSAGES, _jsonl([p.to_dict() for p in passages]))
+    storage.write_bytes(staging / CATALOG, json.dumps(
+        CatalogView.of(corpus.catalog).to_dict(), ensure_ascii=False, sort_keys=True).encode())
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    storage.write_bytes(staging / VECTORS, buffer.getvalue())
+    storage.write_bytes(staging / FAISS, Dense.build(vectors).to_bytes())
+    (staging / BM25).mkdir()
+    with tempfile.TemporaryDirectory() as scratch:
+        lexical.save(Path(scratch))
+        for path in sorted(Path(scratch).iterdir()):
+            storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
+    storage.write_manifest(staging, manifest.to_dict())
+
+
+def read_generation(index_dir: Path) -> Generation:
+    """The generation ``CURRENT`` names, verified artifact by artifact."""
+    folder = storage.current_generation(index_dir)
+    raw = storage.read_manifest(folder)
+    hint = storage.rebuild_hint(index_dir)
+    if raw.get("bm25", {}).get("tokenizer") != TOKENIZER:
+        raise StaleIndexError(f"{index_dir} was built by an askcorpus that made its search "
+                              f"words differently; {hint}.")
+    try:
+        manifest = Manifest.from_dict(raw)
+        documents = tuple(Document(**row) for row in _read_jsonl(folder / DOCUMENTS, hint))
+        passages = tuple(Passage.from_dict(row) for row in _read_jsonl(folder / PASSAGES, hint))
+        catalog = CatalogView.from_dict(json.loads((folder / CATALOG).read_text("utf-8")))
+    except (KeyError, TypeError, ValueError) as exc:
+        # Checksums match but the content is not what this version writes (hand-edited).
+        raise CorruptIndexError(f"{folder} is not a valid askcorpus index "
+                                f"({type(exc).__name__}: {str(exc)[:80]}); {hint}.") from exc
+    _verify_passages(folder, manifest, documents, passages, hint)
+    dim, size = manifest.model.dim, len(passages)
+    dense = Dense.load(folder / FAISS, dim=dim, size=size, hint=hint)
+    try:
+        vectors = np.load(folder / VECTORS, allow_pickle=False)
+    except ValueError as exc:
+        raise CorruptIndexError(f"{folder}/{VECTORS} cannot be read; {hint}.") from exc
+    if vectors.shape != (size, dim):
+        raise CorruptIndexError(f"{folder}/{VECTORS} has shape {vectors.shape}, expected "
+                                f"{(size, dim)}; {hint}.")
+    lexical = Lexical.load(folder / BM25, size)
+    return Generation(folder.name, manifest, documents, passages, catalog, dense, lexical,
+                      vectors)
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                   for r in rows).encode("utf-8")
+
+
+def _read_jsonl(path: Path, hint: str) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise CorruptIndexError(f"{path} line {number} is not valid JSON; {hint}.") \
+                    from exc
+    return rows
+
+
+def _verify_passages(folder: Path, manifest: Manifest, documents: tuple[Document, ...],
+                     passages: tuple[Passage, ...], hint: str) -> None:
+    if len(passages) != manifest.counts.passages:
+        raise CorruptIndexError(f"{folder} holds {len(passages)} passages, its manifest says "
+                                f"{manifest.counts.passages}; {hint}.")
+    texts = {d.doc_id: d.text for d in documents}
+    for p in passages:
+        if texts.get(p.doc_id, "")[p.start:p.end] != p.text or p.start >= p.end:
+            raise CorruptIndexError(f"Passage {p.passage_id} in {folder} does not match its "
+                                    f"document text; {hint}.")
