@@ -12,6 +12,16 @@ Rules, in the order they apply to a sentence:
    own belongs to the nearest cued speaker of the same paragraph ("...," he said. "...").
 4. Otherwise the sentence is narration: no speaker, the document's perspective.
 
+Precision comes first, because a wrong side is worse than no side:
+
+- A headline (or a link list's text) is the publisher's voice unless it holds a quotation;
+  only a heading that introduces a bulleted list ("X recommends that ...") keeps its cue.
+- A verb that judges what was said ("X dismisses", "denies", "claims", "floated") is the
+  writer's report about X, not X's statement, unless X's own words are quoted in the sentence.
+- People and organisations that the catalog does not know are found by ``speakers``: their
+  name and role as written, a perspective only when their role names an organisation the
+  catalog maps; otherwise the passage keeps its document's perspective.
+
 A sentence in which two actors speak in clauses joined by "while", "but" or ";" is split at
 that joint, so that each part speaks with one voice.
 """
@@ -20,9 +30,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from askcorpus.catalog import Override
+from askcorpus.speakers import find_names, role_as_written, surname
 from askcorpus.types import Actor
 
 _CUE = re.compile(
@@ -33,17 +44,21 @@ _CUE = re.compile(
     r"|recommended|floated|raised\s+its|condemned|demanded|awarded|verified|called\s+for"
     r"|has\s+repeatedly\s+called|to\s+issue|issued\s+a\s+statement|in\s+a\s+statement"
     r"|according\s+to|[Aa]s\s+confirmed\s+by|as\s+documented\s+by|documented\s+by"
-    r"|where\s+it\s+is\s+stated|stating\s+that"
-    # Headline verbs are capitalised ("Power Demands Immediate Access"); lower-case they
-    # are too often nouns ("additional demands").
-    r"|Says|Warns|Dismisses|Condemns|Demands|Confirms|Conveys|Issues|Alarmed|Calls\s+For"
-    r"|According\s+to)\b"
+    r"|where\s+it\s+is\s+stated|stating\s+that|rejected|rejects|accused|accuses|alleged"
+    r"|alleges|admitted|admits|conceded|concedes|boasted|downplayed|brushed\s+off"
+    # Capitalised headline verbs are left out: a headline is the publisher's voice.
+    r"|Says|According\s+to)\b"
 )
+# Verbs by which the writer judges what someone said: "Azerbaijan dismisses concerns" is the
+# writer's account of Azerbaijan, credited to Azerbaijan only when its own words are quoted.
+_JUDGING = re.compile(r"^(?:claim\w*|denie[sd]|dismiss\w*|floated|reject\w*|accuse[sd]"
+                      r"|allege[sd]|admit\w*|conceded?s?|boasted|downplayed|brushed\s+off)$")
+_LIST_FOLLOWS = re.compile(r"\s*\n\s*(?:[•*–-]|\d+[.)])\s")
 # A line that names the author of what follows: "By Michael Rubin", "Message from X".
 _BYLINE = re.compile(r"(?:^|\s)(?:By|Message\s+from|Statement\s+[Bb]y)\s+(?:Ms\.\s+|Mr\.\s+)?$")
 _ANY_BYLINE = re.compile(r"(?:^|[\s?.!])By\s+[A-Z][\w’'.-]+\s+[A-Z][\w’'.-]+")
 _PREPOSITION = re.compile(r"\b(?:on|against|into|to|at|over|upon|about|between|and|by|of|with"
-                          r"|for|under)\s+$",
+                          r"|for|under)\s+(?:the\s+)?$",
                           re.IGNORECASE)
 _APPOSITIVE = re.compile(r"^\s*,[^;“”\"]*,\s*(?:\w+\s+){0,3}$")
 # Verbs whose subject may follow them ("said Aghayev", "according to the ministry").
@@ -54,12 +69,19 @@ _AFTER_ONLY = ("according", "as confirmed", "as documented", "documented")
 # Cues whose speaker is the subject of the whole sentence ("X published ..., where it is stated").
 _SENTENCE_SUBJECT = {"where it is stated", "stating that"}
 _POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
+# Before a name the catalog does not know, these also mark it as no subject ("in Los Angeles").
+_NOT_SUBJECT = re.compile(r"\b(?:in|from|its|his|her|their|our|at|near)\s+(?:the\s+)?$",
+                          re.IGNORECASE)
+# A headline that announces a statement ("X Issues Second SOS Alert") lends its subject to a
+# quotation printed right under it; the headline itself stays the publisher's.
+_ANNOUNCES = re.compile(r"\b(?:Issues|Says|Statement|Message|Remarks|Alert|Declares)\b")
 _PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
 _NEAR = 50  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
 _PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
 _CLAUSE_JOINT = re.compile(r",\s+while\s+|;\s+|,\s+but\s+|,\s+whereas\s+")
 _QUOTED_PHRASE = re.compile(r"['‘“\"]([^'‘’“”\"]{8,120})['’”\"]")
 _QUOTE_PAIRS = (("“", "”"), ("\"", "\""))
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+\b")
 _SUBJECT_WINDOW = 160  # characters before a verb in which its subject is looked for
 
 
@@ -71,6 +93,8 @@ class Voice:
     end: int
     speaker: str | None
     cue: str
+    perspective: str | None = None  # the speaker's side, when the catalog declares one
+    role: str = ""                  # the speaker's role as the text writes it
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,7 @@ class _Mention:
     start: int
     end: int
     actor: Actor
+    discovered: bool = False  # named in the text, not declared in the catalog
 
 
 class Attributor:
@@ -106,6 +131,7 @@ class Attributor:
         headings = list(headings) if headings is not None else [False] * len(sentences)
         state = _DocumentState()
         voices: list[tuple[Voice, int, bool]] = []
+        latent: list[Voice | None] = []
         owner: list[int] = []
         last_paragraph = None
         for i, (start, end, paragraph) in enumerate(sentences):
@@ -116,13 +142,20 @@ class Attributor:
                 last_paragraph = paragraph
             opens = _opens_quote(text, start, end, state)
             self._update_author(text, start, end, state, is_heading=headings[i])
-            for voice in self._attribute_sentence(doc_id, text, start, end, state):
+            sentence_voices = self._attribute_sentence(doc_id, text, start, end, state)
+            announced = None
+            if headings[i] and not _holds_quotation(text[start:end]) \
+                    and not _LIST_FOLLOWS.match(text, end):
+                sentence_voices = [Voice(start, end, None, "headline: the publisher's voice")]
+                announced = self._announced(text, start, end, state)
+            for voice in sentence_voices:
                 if voice.speaker is None and state.author is not None and not headings[i]:
-                    voice = Voice(voice.start, voice.end, state.author.name,
-                                  f"excerpt by {state.author.name} (byline)")
+                    voice = _voice(voice.start, voice.end, state.author,
+                                   f"excerpt by {state.author.name} (byline)")
                 voices.append((voice, paragraph, opens))
+                latent.append(announced)
                 owner.append(i)
-        filled = _headline_quotes(text, _fill_quote_continuations(voices),
+        filled = _headline_quotes(text, _fill_quote_continuations(voices, latent),
                                   [headings[i] for i in owner])
         out: list[list[Voice]] = [[] for _ in sentences]
         for i, voice in zip(owner, filled, strict=True):
@@ -133,20 +166,42 @@ class Attributor:
                             state: _DocumentState) -> list[Voice]:
         override = self._override(doc_id, text[start:end])
         masked = _mask_quotes(text[start:end])
-        mentions = self._mentions(masked, start)
+        mentions = self._mentions(masked, start, state)
         cued = self._cued_speakers(text, masked, start, mentions, state)
-        state.remember(mentions)
+        speakers = {c[1].name for c in cued} | (
+            {state.author.name} if state.author is not None else set())
+        state.remember([m for m in mentions if not m.discovered
+                        or m.actor.title or m.actor.name in speakers])
         if override is not None:
-            return [Voice(start, end, override.speaker, "catalog override")]
-        if not cued:
+            actor = self.actor(override.speaker)
+            return [Voice(start, end, override.speaker, "catalog override",
+                          actor.perspective if actor else None)]
+        quoted = _holds_quotation(text[start:end])
+        spoken = [c for c in cued if quoted or not _JUDGING.match(c[3])]
+        if not spoken:
+            if cued:
+                _, actor, how, _verb = cued[0]
+                return [Voice(start, end, None, f"the publisher's account of {actor.name} "
+                                                f"('{how}', no words of theirs quoted)")]
             return [Voice(start, end, None, "document default")]
-        return _split_voices(text, start, end, cued)
+        return _split_voices(text, start, end, [(a, b, c) for a, b, c, _ in spoken])
+
+    def _announced(self, text: str, start: int, end: int, state: _DocumentState) -> Voice | None:
+        """The subject of a headline that announces a statement, as a voice for what follows."""
+        masked = _mask_quotes(text[start:end])
+        mentions = self._mentions(masked, start, state)
+        verb = _ANNOUNCES.search(masked)
+        if not mentions or verb is None or mentions[0].end > start + verb.start():
+            return None
+        return _voice(start, end, mentions[0].actor,
+                      f"quotation under the headline announcing a statement by "
+                      f"{mentions[0].actor.name}")
 
     def _update_author(self, text: str, start: int, end: int, state: _DocumentState, *,
                        is_heading: bool) -> None:
         """A byline ("By X", "Message from X") makes X the author until the next heading."""
         masked = _mask_quotes(text[start:end])
-        for m in self._mentions(masked, start):
+        for m in self._mentions(masked, start, state):
             if m.actor.kind == "person" and _BYLINE.search(text[max(start, m.start - 30):m.start]):
                 state.author = m.actor
                 return
@@ -157,22 +212,52 @@ class Attributor:
         return next((o for o in self._overrides if o.doc_id == doc_id and o.snippet in sentence),
                     None)
 
-    def _mentions(self, masked: str, offset: int) -> list[_Mention]:
-        if self._alias_re is None:
-            return []
-        return [_Mention(offset + m.start(), offset + m.end(), self._alias_actor[_fold(m.group())])
-                for m in self._alias_re.finditer(masked)
-                if not _POSSESSIVE.match(masked, m.end())]
+    def _mentions(self, masked: str, offset: int, state: _DocumentState) -> list[_Mention]:
+        known = [] if self._alias_re is None else [
+            _Mention(offset + m.start(), offset + m.end(), self._alias_actor[_fold(m.group())])
+            for m in self._alias_re.finditer(masked) if not _POSSESSIVE.match(masked, m.end())]
+        found = list(known)
+        for name in find_names(masked, offset):
+            if any(m.start < name.end and name.start < m.end for m in found):
+                continue
+            actor = state.people.get(name.name) or (
+                state.people.get(surname(name.name)) if " " not in name.name else None)
+            if actor is None and (name.kind == "institution" or " " in name.name):
+                role = ", ".join(r for r in (name.title, role_as_written(
+                    masked, name.start - offset - len(name.title) - (1 if name.title else 0),
+                    name.end - offset)) if r)
+                actor = Actor(name.name, self._side_of(role), title=role,
+                              kind="person" if name.kind == "person" else "institution")
+            if actor is not None:
+                found.append(_Mention(name.start, name.end, actor, discovered=True))
+        for word in _CAPITALISED.finditer(masked):
+            actor = state.people.get(word.group())
+            start = offset + word.start()
+            if actor is not None and actor.kind == "person" \
+                    and not _POSSESSIVE.match(masked, word.end()) \
+                    and not any(m.start <= start < m.end for m in found):
+                found.append(_Mention(start, offset + word.end(), actor, discovered=True))
+        return sorted(found, key=lambda m: m.start)
+
+    def _side_of(self, role: str) -> str:
+        """The perspective of the catalogued organisation a role names ("a spokesman for X")."""
+        if not role or self._alias_re is None:
+            return ""
+        for m in self._alias_re.finditer(role):
+            actor = self._alias_actor[_fold(m.group())]
+            if actor.kind == "institution":
+                return actor.perspective
+        return ""
 
     def _cued_speakers(self, text: str, masked: str, offset: int, mentions: list[_Mention],
-                       state: _DocumentState) -> list[tuple[int, Actor, str]]:
-        found: list[tuple[int, Actor, str]] = []
+                       state: _DocumentState) -> list[tuple[int, Actor, str, str]]:
+        found: list[tuple[int, Actor, str, str]] = []
         for cue in _CUE.finditer(masked):
             verb_at = offset + cue.start()
             hit = self._subject(text, masked, offset, cue, mentions, state)
             if hit is not None:
                 actor, how = hit
-                found.append((verb_at, actor, how))
+                found.append((verb_at, actor, how, " ".join(cue.group().lower().split())))
         return found
 
     def _subject(self, text: str, masked: str, offset: int, cue: re.Match[str],
@@ -194,7 +279,10 @@ class Attributor:
             return person, f"'{pronoun.group(1)} {verb}' → {person.name} (named just before)"
         candidates = [m for m in _before(mentions, verb_at)
                       if _close_subject(text, m.end, verb_at)
-                      and not _PREPOSITION.search(text[max(0, m.start - 12):m.start])]
+                      and not _PREPOSITION.search(text[max(0, m.start - 12):m.start])
+                      and not (m.discovered and (
+                          _NOT_SUBJECT.search(text[max(0, m.start - 12):m.start])
+                          or re.search(r"\band\b", text[m.end:verb_at])))]
         after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 30]
         if verb in _INVERTIBLE and after and (verb.startswith(_AFTER_ONLY) or not candidates):
             name = text[after[0].start:after[0].end]
@@ -215,9 +303,16 @@ class _DocumentState:
         self.author: Actor | None = None
         self.quote_open = False
         self.single_open = False
+        self.people: dict[str, Actor] = {}  # names (and surnames) the text introduced
 
     def remember(self, mentions: list[_Mention]) -> None:
+        """Persons named here become the referents of a later "he"/"she"; a name the catalog
+        does not know counts only with evidence that it is a person (a role, or speech)."""
         for m in mentions:
+            if m.discovered:
+                self.people[m.actor.name] = m.actor
+                if m.actor.kind == "person":
+                    self.people.setdefault(surname(m.actor.name), m.actor)
             if m.actor.kind == "person":
                 self.last_person = m.actor
 
@@ -234,10 +329,19 @@ def _split_voices(text: str, start: int, end: int,
         joint = _last_joint(text, cut, verb_at)
         if joint is None:
             continue
-        voices.append(Voice(cut, joint[0], current_actor.name, current_how))
+        voices.append(_voice(cut, joint[0], current_actor, current_how))
         cut, current_actor, current_how = joint[1], actor, how
-    voices.append(Voice(cut, end, current_actor.name, current_how))
+    voices.append(_voice(cut, end, current_actor, current_how))
     return voices
+
+
+def _voice(start: int, end: int, actor: Actor, how: str) -> Voice:
+    return Voice(start, end, actor.name, how, actor.perspective or None, actor.title)
+
+
+def _holds_quotation(sentence: str) -> bool:
+    """True when the sentence quotes someone's words (a phrase in double or single quotes)."""
+    return any(q in sentence for q in "“”\"") or bool(_QUOTED_PHRASE.search(sentence))
 
 
 def _last_joint(text: str, start: int, stop: int) -> tuple[int, int] | None:
@@ -252,18 +356,21 @@ def _last_joint(text: str, start: int, stop: int) -> tuple[int, int] | None:
     return j.start() + 1, second
 
 
-def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voice]:
+def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]],
+                              latent: list[Voice | None]) -> list[Voice]:
     """Rule 3: uncued quoted sentences take the nearest cued speaker of their paragraph."""
     out = [v for v, _, _ in voices]
     for i, (voice, paragraph, opens_quote) in enumerate(voices):
         if voice.speaker is not None or not opens_quote:
             continue
         donor = _nearest_cued(voices, i, paragraph)
+        if donor is None and i > 0 and latent[i - 1] is not None and voices[i - 1][1] != paragraph:
+            donor = latent[i - 1]
         if donor is None and i > 0 and out[i - 1].speaker and _is_list_item(voices, i):
             donor = out[i - 1]  # the next item of a list whose first item was attributed
         if donor is not None:
-            out[i] = Voice(voice.start, voice.end, donor.speaker,
-                           f"continues the quotation of {donor.speaker}")
+            out[i] = replace(donor, start=voice.start, end=voice.end,
+                             cue=f"continues the quotation of {donor.speaker}")
     return out
 
 
@@ -277,8 +384,8 @@ def _headline_quotes(text: str, voices: list[Voice], is_heading: list[bool]) -> 
             speaker = next((v for v in voices if v.speaker and not v.cue.startswith("headline")
                             and phrase.casefold() in text[v.start:v.end].casefold()), None)
             if speaker is not None and len(phrase.split()) >= 3:
-                out[i] = Voice(voice.start, voice.end, speaker.speaker,
-                               f"headline quotes {speaker.speaker}: '{phrase}'")
+                out[i] = replace(speaker, start=voice.start, end=voice.end,
+                                 cue=f"headline quotes {speaker.speaker}: '{phrase}'")
                 break
     return out
 

@@ -235,7 +235,8 @@ def _citation(n: int, c: Candidate, highlight: tuple[int, int], ctx: AnswerConte
     return Citation(n=n, passage=passage, document=ctx.documents[passage.doc_id],
                     score=c.fused, rank=n, highlight=highlight,
                     references=ctx.references(passage),
-                    speaker_title=ctx.actor_titles.get(passage.speaker or ""))
+                    speaker_title=ctx.actor_titles.get(passage.speaker or "")
+                    or passage.speaker_role)
 
 
 def _round_robin(groups: list[list[Candidate]]) -> list[Candidate]:
