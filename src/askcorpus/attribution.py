@@ -45,14 +45,19 @@ _CUE = re.compile(
     r"|has\s+repeatedly\s+called|to\s+issue|issued\s+a\s+statement|in\s+a\s+statement"
     r"|according\s+to|[Aa]s\s+confirmed\s+by|as\s+documented\s+by|documented\s+by"
     r"|where\s+it\s+is\s+stated|stating\s+that|rejected|rejects|accused|accuses|alleged"
-    r"|alleges|admitted|admits|conceded|concedes|boasted|downplayed|brushed\s+off"
+    r"|alleges|admitted|admits|conceded|concedes|boasted|downplayed|brushed\s+off|described"
+    r"|argued|argues|quoted|promised|pledged|explained"
     # Capitalised headline verbs are left out: a headline is the publisher's voice.
     r"|Says|According\s+to)\b"
 )
 # Verbs by which the writer judges what someone said: "Azerbaijan dismisses concerns" is the
 # writer's account of Azerbaijan, credited to Azerbaijan only when its own words are quoted.
 _JUDGING = re.compile(r"^(?:claim\w*|denie[sd]|dismiss\w*|floated|reject\w*|accuse[sd]"
-                      r"|allege[sd]|admit\w*|conceded?s?|boasted|downplayed|brushed\s+off)$")
+                      r"|allege[sd]|admit\w*|conceded?s?|boasted|downplayed|brushed\s+off"
+                      r"|described)$")
+# "The company said": a definite description of an organisation named earlier in the document.
+_DEFINITE = re.compile(r"\b[Tt]he\s+(company|council|union|association|department|board"
+                       r"|commission|hospital|charity|agency|authority|committee|ministry)\b")
 _LIST_FOLLOWS = re.compile(r"\s*\n\s*(?:[•*–-]|\d+[.)])\s")
 # A line that names the author of what follows: "By Michael Rubin", "Message from X".
 _BYLINE = re.compile(r"(?:^|\s)(?:By|Message\s+from|Statement\s+[Bb]y)\s+(?:Ms\.\s+|Mr\.\s+)?$")
@@ -70,11 +75,14 @@ _AFTER_ONLY = ("according", "as confirmed", "as documented", "documented")
 _SENTENCE_SUBJECT = {"where it is stated", "stating that"}
 _POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
 # Before a name the catalog does not know, these also mark it as no subject ("in Los Angeles").
-_NOT_SUBJECT = re.compile(r"\b(?:in|from|its|his|her|their|our|at|near)\s+(?:the\s+)?$",
+_NOT_SUBJECT = re.compile(r"\b(?:in|from|its|his|her|their|our|at|near|a|an)\s+"
+                         r"(?:(?:the|a|an)\s+)?$",
                           re.IGNORECASE)
 # A headline that announces a statement ("X Issues Second SOS Alert") lends its subject to a
 # quotation printed right under it; the headline itself stays the publisher's.
 _ANNOUNCES = re.compile(r"\b(?:Issues|Says|Statement|Message|Remarks|Alert|Declares)\b")
+# Where a clause (and so its subject) starts: "The company said", "..., but the company said".
+_CLAUSE_START = re.compile(r"(?:^|[.,;:]\s*|\b(?:and|but)\s+)$")
 _PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
 _NEAR = 50  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
 _PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
@@ -103,6 +111,7 @@ class _Mention:
     end: int
     actor: Actor
     discovered: bool = False  # named in the text, not declared in the catalog
+    definite: bool = False    # "the company": an organisation named earlier
 
 
 class Attributor:
@@ -170,6 +179,7 @@ class Attributor:
         cued = self._cued_speakers(text, masked, start, mentions, state)
         speakers = {c[1].name for c in cued} | (
             {state.author.name} if state.author is not None else set())
+        state.introduce(mentions)
         state.remember([m for m in mentions if not m.discovered
                         or m.actor.title or m.actor.name in speakers])
         if override is not None:
@@ -199,10 +209,17 @@ class Attributor:
 
     def _update_author(self, text: str, start: int, end: int, state: _DocumentState, *,
                        is_heading: bool) -> None:
-        """A byline ("By X", "Message from X") makes X the author until the next heading."""
+        """A byline ("By X", "Message from X") makes X the author until the next heading.
+
+        The byline above a document's first paragraph names the writer of the whole
+        document, whose voice is the publisher's: only a byline further in opens an excerpt.
+        """
         masked = _mask_quotes(text[start:end])
+        if not is_heading and not _ANY_BYLINE.search(masked):
+            state.body_seen = True
         for m in self._mentions(masked, start, state):
-            if m.actor.kind == "person" and _BYLINE.search(text[max(start, m.start - 30):m.start]):
+            if m.actor.kind == "person" and state.body_seen \
+                    and _BYLINE.search(text[max(start, m.start - 30):m.start]):
                 state.author = m.actor
                 return
         if is_heading or _ANY_BYLINE.search(masked):
@@ -230,6 +247,13 @@ class Attributor:
                               kind="person" if name.kind == "person" else "institution")
             if actor is not None:
                 found.append(_Mention(name.start, name.end, actor, discovered=True))
+        for the in _DEFINITE.finditer(masked):
+            actor = state.people.get(f"the {the.group(1)}")
+            start = offset + the.start()
+            if actor is not None and not _POSSESSIVE.match(masked, the.end()) \
+                    and not any(m.start <= start < m.end for m in found):
+                found.append(_Mention(start, offset + the.end(), actor, discovered=True,
+                                      definite=True))
         for word in _CAPITALISED.finditer(masked):
             actor = state.people.get(word.group())
             start = offset + word.start()
@@ -282,7 +306,9 @@ class Attributor:
                       and not _PREPOSITION.search(text[max(0, m.start - 12):m.start])
                       and not (m.discovered and (
                           _NOT_SUBJECT.search(text[max(0, m.start - 12):m.start])
-                          or re.search(r"\band\b", text[m.end:verb_at])))]
+                          or re.search(r"\band\b", text[m.end:verb_at])))
+                      and not (m.definite and not _CLAUSE_START.search(
+                          text[max(offset, m.start - 8):m.start]))]
         after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 30]
         if verb in _INVERTIBLE and after and (verb.startswith(_AFTER_ONLY) or not candidates):
             name = text[after[0].start:after[0].end]
@@ -304,17 +330,26 @@ class _DocumentState:
         self.quote_open = False
         self.single_open = False
         self.people: dict[str, Actor] = {}  # names (and surnames) the text introduced
+        self.body_seen = False  # whether a paragraph of body text has been read yet
 
     def remember(self, mentions: list[_Mention]) -> None:
         """Persons named here become the referents of a later "he"/"she"; a name the catalog
         does not know counts only with evidence that it is a person (a role, or speech)."""
         for m in mentions:
-            if m.discovered:
-                self.people[m.actor.name] = m.actor
-                if m.actor.kind == "person":
-                    self.people.setdefault(surname(m.actor.name), m.actor)
             if m.actor.kind == "person":
                 self.last_person = m.actor
+
+    def introduce(self, mentions: list[_Mention]) -> None:
+        """Names the catalog lacks become known by surname ("Doe said") and organisations by
+        their head noun ("the company said") for the rest of the document."""
+        for m in mentions:
+            if m.actor.kind == "institution":
+                self.people[f"the {m.actor.name.split()[-1].lower()}"] = m.actor
+            if not m.discovered or m.actor.name in self.people:
+                continue
+            self.people[m.actor.name] = m.actor
+            if m.actor.kind == "person":
+                self.people.setdefault(surname(m.actor.name), m.actor)
 
 
 def _split_voices(text: str, start: int, end: int,

@@ -39,6 +39,8 @@ chairperson spokesperson spokesman spokeswoman sheriff officer detective captain
 attorney lawyer ceo executive manager inspector trustee leader mr mr. mrs mrs. ms ms. pm
 administrator deputy foreign prime interim acting former assistant principal coach pastor
 father sister reverend rev rev. lt lt. col col. sgt sgt. gov gov. pres pres. amb amb.
+patient nurse doctor student parent resident engineer advocate coordinator mediator official
+steward economist analyst researcher activist organiser organizer
 """)
 # Head nouns of organisations: a name ending in one is an institution, not a person.
 _ORG = _wordset("""
@@ -59,8 +61,10 @@ beach street avenue road square hall bridge station airport province region stat
 _NAME_WORD = re.compile(r"[A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)*\.?|[A-Z]\.|[A-Z]{2,5}")
 _CONNECTOR = frozenset({"de", "la", "le", "van", "von", "da", "del", "der", "di", "du", "of",
                         "for", "bin"})
-_APPOSITIVE_ROLE = re.compile(r",\s+((?:a|an|the|its|his|her|their)\s+[^,;“”\"]{3,80}?)"
+_APPOSITIVE_ROLE = re.compile(r",\s+((?:(?:a|an|the|its|his|her|their)\s+)?[a-z][^,;“”\"]{2,80}?)"
                               r"\s*(?=,|\.\s|\.$|;|$)")
+_ROLE_NOUN = re.compile(r"\b(?:" + "|".join(sorted(_TITLE | {"member", "chair", "head"}))
+                        .replace(".", r"\.") + r")\b")
 _ROLE_BEFORE = re.compile(r"((?:[\w’'-]+\s+){0,3}?(?:leader|spokesperson|spokesman|spokeswoman"
                           r"|director|manager|president|chair|chairwoman|chairman|member"
                           r"|lawyer|attorney|organizer|organiser|official|analyst|expert"
@@ -103,7 +107,12 @@ def role_as_written(text: str, start: int, end: int) -> str:
     if before and not any(w.lower() in _STOP for w in before.group(1).split()[:1]):
         return before.group(1).strip()
     after = _APPOSITIVE_ROLE.match(text, end)
-    return after.group(1).strip() if after else ""
+    if after is None:
+        return ""
+    role = after.group(1).strip()
+    # "a nurse", "president of the union": an article or a role word; not ", said Doe".
+    has_article = role.split()[0] in ("a", "an", "the", "its", "his", "her", "their")
+    return role if has_article or _ROLE_NOUN.match(role) else ""
 
 
 def surname(name: str) -> str:
@@ -147,11 +156,13 @@ def _classify(masked: str, run: tuple[int, int, list[re.Match[str]]]) -> NameSpa
         return None  # a possessor ("Doe's plan"), not a speaker
     lowered = [c.lower() for c in clean]
     if lowered[-1].rstrip(".") in _ORG or lowered[-1] in _ORG:
+        if len(clean) < 2:
+            return None  # "Council" alone is a common noun at the start of a sentence
         name = " ".join(clean).rstrip(".")
         return NameSpan(words[0].start(), words[0].start() + len(name), name, "", "institution")
-    titles = 0
-    while titles < len(lowered) and lowered[titles] in _TITLE:
-        titles += 1
+    # Everything up to the last role or organisation word is the title: "Assistant District
+    # Attorney Lauren Kim", "Fire Chief Robert Nguyen".
+    titles = max((i + 1 for i, w in enumerate(lowered) if w in _TITLE or w in _ORG), default=0)
     name_words = clean[titles:]
     if any(w.lower() in _ORG or w.lower() in _TITLE or w.lower() in _STOP
            or w.lower() in _PLACE for w in name_words):
