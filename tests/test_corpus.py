@@ -37,7 +37,7 @@ def test_markdown_is_read_verbatim(tmp_path: Path) -> None:
     text = "# The dam\n\nThe **river** dam was finished in spring.\n\n- one\n- two\n"
     document = _only(write_corpus(tmp_path / "c", {"notes.md": text}))
     assert document.text == text
-    assert document.title == "notes.md"
+    assert document.title == "The dam"  # the first Markdown heading (issue 12)
     assert document.path == "notes.md"
     assert document.perspective == UNLABELED
 

@@ -342,7 +342,8 @@ def citation(n: int, c: Candidate, highlight: tuple[int, int], view: CorpusView)
     return Citation(n=n, passage=passage, document=view.documents[passage.doc_id],
                     score=c.fused, rank=n, highlight=highlight,
                     references=view.references(passage),
-                    speaker_title=view.actor_titles.get(passage.speaker or ""))
+                    speaker_title=view.actor_titles.get(passage.speaker or "")
+                    or passage.speaker_role)
 
 
 def _round_robin(groups: list[list[Candidate]]) -> list[Candidate]:

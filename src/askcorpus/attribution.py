@@ -12,6 +12,16 @@ Rules, in the order they apply to a sentence:
    own belongs to the nearest cued speaker of the same paragraph ("...," he said. "...").
 4. Otherwise the sentence is narration: no speaker, the document's perspective.
 
+Precision comes first, because a wrong side is worse than no side:
+
+- A headline (or a link list's text) is the publisher's voice unless it holds a quotation;
+  only a heading that introduces a bulleted list ("X recommends that ...") keeps its cue.
+- A verb that judges what was said ("X dismisses", "denies", "claims", "floated") is the
+  writer's report about X, not X's statement, unless X's own words are quoted in the sentence.
+- People and organisations that the catalog does not know are found by ``speakers``: their
+  name and role as written, a perspective only when their role names an organisation the
+  catalog maps; otherwise the passage keeps its document's perspective.
+
 A sentence in which two actors speak in clauses joined by "while", "but" or ";" is split at
 that joint, so that each part speaks with one voice.
 """
@@ -20,47 +30,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from askcorpus.catalog import Override
-from askcorpus.types import Actor
-
-_CUE = re.compile(
-    r"\b(?:said|says|say|saying|stated|states|declared|declares|announced|announces|told|tells"
-    r"|added|warned|warns|insisted|insists|noted|notes|wrote|writes|indicated|claimed|claims"
-    r"|claiming|denied|denies|dismissed|testified|called\s+on|calls\s+on|urged|urges"
-    r"|reiterated|threatened|made\s+explicit\s+threats|referred\s+to|recommends"
-    r"|recommended|floated|raised\s+its|condemned|demanded|awarded|verified|called\s+for"
-    r"|has\s+repeatedly\s+called|to\s+issue|issued\s+a\s+statement|in\s+a\s+statement"
-    r"|according\s+to|[Aa]s\s+confirmed\s+by|as\s+documented\s+by|documented\s+by"
-    r"|where\s+it\s+is\s+stated|stating\s+that"
-    # Headline verbs are capitalised ("Power Demands Immediate Access"); lower-case they
-    # are too often nouns ("additional demands").
-    r"|Says|Warns|Dismisses|Condemns|Demands|Confirms|Conveys|Issues|Alarmed|Calls\s+For"
-    r"|According\s+to)\b"
+from askcorpus.cues import (
+    AFTER_ONLY,
+    ANNOUNCES,
+    ANY_BYLINE,
+    BYLINE,
+    CAPITALISED,
+    CLAUSE_START,
+    CUE,
+    DEFINITE,
+    INVERTIBLE,
+    JUDGING,
+    LIST_FOLLOWS,
+    NOT_SUBJECT,
+    PASSIVE,
+    POSSESSIVE,
+    PREPOSITION,
+    PRONOUN,
+    QUOTED_PHRASE,
+    SENTENCE_SUBJECT,
+    SUBJECT_WINDOW,
+    alias_pattern,
+    close_subject,
+    fold,
+    holds_quotation,
+    last_joint,
+    mask_quotes,
+    starts_with_quote,
 )
-# A line that names the author of what follows: "By Michael Rubin", "Message from X".
-_BYLINE = re.compile(r"(?:^|\s)(?:By|Message\s+from|Statement\s+[Bb]y)\s+(?:Ms\.\s+|Mr\.\s+)?$")
-_ANY_BYLINE = re.compile(r"(?:^|[\s?.!])By\s+[A-Z][\w’'.-]+\s+[A-Z][\w’'.-]+")
-_PREPOSITION = re.compile(r"\b(?:on|against|into|to|at|over|upon|about|between|and|by|of|with"
-                          r"|for|under)\s+$",
-                          re.IGNORECASE)
-_APPOSITIVE = re.compile(r"^\s*,[^;“”\"]*,\s*(?:\w+\s+){0,3}$")
-# Verbs whose subject may follow them ("said Aghayev", "according to the ministry").
-_INVERTIBLE = {"said", "says", "added", "wrote", "according to", "as confirmed by",
-               "as documented by", "documented by"}
-_AFTER_ONLY = ("according", "as confirmed", "as documented", "documented")
-
-# Cues whose speaker is the subject of the whole sentence ("X published ..., where it is stated").
-_SENTENCE_SUBJECT = {"where it is stated", "stating that"}
-_POSSESSIVE = re.compile(r"['’]s\b")  # "Russia's actions": a possessor, not a speaker
-_PASSIVE = re.compile(r"\b(?:is|was|are|were|be|been|being)\s+$")
-_NEAR = 50  # characters between a subject and its verb, unless an appositive ", ..., " intervenes
-_PRONOUN = re.compile(r"\b(he|she|He|She)\s+(?:also\s+|then\s+|later\s+)?$")
-_CLAUSE_JOINT = re.compile(r",\s+while\s+|;\s+|,\s+but\s+|,\s+whereas\s+")
-_QUOTED_PHRASE = re.compile(r"['‘“\"]([^'‘’“”\"]{8,120})['’”\"]")
-_QUOTE_PAIRS = (("“", "”"), ("\"", "\""))
-_SUBJECT_WINDOW = 160  # characters before a verb in which its subject is looked for
+from askcorpus.speakers import find_names, role_as_written, surname
+from askcorpus.types import Actor
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Voice:
     end: int
     speaker: str | None
     cue: str
+    perspective: str | None = None  # the speaker's side, when the catalog declares one
+    role: str = ""                  # the speaker's role as the text writes it
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class _Mention:
     start: int
     end: int
     actor: Actor
+    discovered: bool = False  # named in the text, not declared in the catalog
+    definite: bool = False    # "the company": an organisation named earlier
 
 
 class Attributor:
@@ -88,8 +94,8 @@ class Attributor:
         self._overrides = tuple(overrides)
         names = sorted({(alias, a.name) for a in actors for alias in (a.name, *a.aliases)},
                        key=lambda pair: -len(pair[0]))
-        self._alias_actor = {_fold(alias): self._actors[name] for alias, name in names}
-        pattern = "|".join(_alias_pattern(alias) for alias, _ in names)
+        self._alias_actor = {fold(alias): self._actors[name] for alias, name in names}
+        pattern = "|".join(alias_pattern(alias) for alias, _ in names)
         self._alias_re = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])") if names else None
 
     def actor(self, name: str | None) -> Actor | None:
@@ -106,6 +112,7 @@ class Attributor:
         headings = list(headings) if headings is not None else [False] * len(sentences)
         state = _DocumentState()
         voices: list[tuple[Voice, int, bool]] = []
+        latent: list[Voice | None] = []
         owner: list[int] = []
         last_paragraph = None
         for i, (start, end, paragraph) in enumerate(sentences):
@@ -116,13 +123,20 @@ class Attributor:
                 last_paragraph = paragraph
             opens = _opens_quote(text, start, end, state)
             self._update_author(text, start, end, state, is_heading=headings[i])
-            for voice in self._attribute_sentence(doc_id, text, start, end, state):
+            sentence_voices = self._attribute_sentence(doc_id, text, start, end, state)
+            announced = None
+            if headings[i] and not holds_quotation(text[start:end]) \
+                    and not LIST_FOLLOWS.match(text, end):
+                sentence_voices = [Voice(start, end, None, "headline: the publisher's voice")]
+                announced = self._announced(text, start, end, state)
+            for voice in sentence_voices:
                 if voice.speaker is None and state.author is not None and not headings[i]:
-                    voice = Voice(voice.start, voice.end, state.author.name,
-                                  f"excerpt by {state.author.name} (byline)")
+                    voice = _voice(voice.start, voice.end, state.author,
+                                   f"excerpt by {state.author.name} (byline)")
                 voices.append((voice, paragraph, opens))
+                latent.append(announced)
                 owner.append(i)
-        filled = _headline_quotes(text, _fill_quote_continuations(voices),
+        filled = _headline_quotes(text, _fill_quote_continuations(voices, latent),
                                   [headings[i] for i in owner])
         out: list[list[Voice]] = [[] for _ in sentences]
         for i, voice in zip(owner, filled, strict=True):
@@ -132,77 +146,149 @@ class Attributor:
     def _attribute_sentence(self, doc_id: str, text: str, start: int, end: int,
                             state: _DocumentState) -> list[Voice]:
         override = self._override(doc_id, text[start:end])
-        masked = _mask_quotes(text[start:end])
-        mentions = self._mentions(masked, start)
+        masked = mask_quotes(text[start:end])
+        mentions = self._mentions(masked, start, state)
         cued = self._cued_speakers(text, masked, start, mentions, state)
-        state.remember(mentions)
+        speakers = {c[1].name for c in cued} | (
+            {state.author.name} if state.author is not None else set())
+        state.introduce(mentions)
+        state.remember([m for m in mentions if not m.discovered
+                        or m.actor.title or m.actor.name in speakers])
         if override is not None:
-            return [Voice(start, end, override.speaker, "catalog override")]
-        if not cued:
+            actor = self.actor(override.speaker)
+            return [Voice(start, end, override.speaker, "catalog override",
+                          actor.perspective if actor else None)]
+        quoted = holds_quotation(text[start:end])
+        spoken = [c for c in cued if quoted or not JUDGING.match(c[3])]
+        if not spoken:
+            if cued:
+                _, actor, how, _verb = cued[0]
+                return [Voice(start, end, None, f"the publisher's account of {actor.name} "
+                                                f"('{how}', no words of theirs quoted)")]
             return [Voice(start, end, None, "document default")]
-        return _split_voices(text, start, end, cued)
+        return _split_voices(text, start, end, [(a, b, c) for a, b, c, _ in spoken])
+
+    def _announced(self, text: str, start: int, end: int, state: _DocumentState) -> Voice | None:
+        """The subject of a headline that announces a statement, as a voice for what follows."""
+        masked = mask_quotes(text[start:end])
+        mentions = self._mentions(masked, start, state)
+        verb = ANNOUNCES.search(masked)
+        if not mentions or verb is None or mentions[0].end > start + verb.start():
+            return None
+        return _voice(start, end, mentions[0].actor,
+                      f"quotation under the headline announcing a statement by "
+                      f"{mentions[0].actor.name}")
 
     def _update_author(self, text: str, start: int, end: int, state: _DocumentState, *,
                        is_heading: bool) -> None:
-        """A byline ("By X", "Message from X") makes X the author until the next heading."""
-        masked = _mask_quotes(text[start:end])
-        for m in self._mentions(masked, start):
-            if m.actor.kind == "person" and _BYLINE.search(text[max(start, m.start - 30):m.start]):
+        """A byline ("By X", "Message from X") makes X the author until the next heading.
+
+        The byline above a document's first paragraph names the writer of the whole
+        document, whose voice is the publisher's: only a byline further in opens an excerpt.
+        """
+        masked = mask_quotes(text[start:end])
+        if not is_heading and not ANY_BYLINE.search(masked):
+            state.body_seen = True
+        for m in self._mentions(masked, start, state):
+            if m.actor.kind == "person" and state.body_seen \
+                    and BYLINE.search(text[max(start, m.start - 30):m.start]):
                 state.author = m.actor
                 return
-        if is_heading or _ANY_BYLINE.search(masked):
+        if is_heading or ANY_BYLINE.search(masked):
             state.author = None  # a new article, or an author the catalog does not know
 
     def _override(self, doc_id: str, sentence: str) -> Override | None:
         return next((o for o in self._overrides if o.doc_id == doc_id and o.snippet in sentence),
                     None)
 
-    def _mentions(self, masked: str, offset: int) -> list[_Mention]:
-        if self._alias_re is None:
-            return []
-        return [_Mention(offset + m.start(), offset + m.end(), self._alias_actor[_fold(m.group())])
-                for m in self._alias_re.finditer(masked)
-                if not _POSSESSIVE.match(masked, m.end())]
+    def _mentions(self, masked: str, offset: int, state: _DocumentState) -> list[_Mention]:
+        known = [] if self._alias_re is None else [
+            _Mention(offset + m.start(), offset + m.end(), self._alias_actor[fold(m.group())])
+            for m in self._alias_re.finditer(masked) if not POSSESSIVE.match(masked, m.end())]
+        found = list(known)
+        for name in find_names(masked, offset):
+            if any(m.start < name.end and name.start < m.end for m in found):
+                continue
+            actor = state.people.get(name.name) or (
+                state.people.get(surname(name.name)) if " " not in name.name else None)
+            if actor is None and (name.kind == "institution" or " " in name.name):
+                role = ", ".join(r for r in (name.title, role_as_written(
+                    masked, name.start - offset - len(name.title) - (1 if name.title else 0),
+                    name.end - offset)) if r)
+                actor = Actor(name.name, self._side_of(role), title=role,
+                              kind="person" if name.kind == "person" else "institution")
+            if actor is not None:
+                found.append(_Mention(name.start, name.end, actor, discovered=True))
+        for the in DEFINITE.finditer(masked):
+            actor = state.people.get(f"the {the.group(1)}")
+            start = offset + the.start()
+            if actor is not None and not POSSESSIVE.match(masked, the.end()) \
+                    and not any(m.start <= start < m.end for m in found):
+                found.append(_Mention(start, offset + the.end(), actor, discovered=True,
+                                      definite=True))
+        for word in CAPITALISED.finditer(masked):
+            actor = state.people.get(word.group())
+            start = offset + word.start()
+            if actor is not None and actor.kind == "person" \
+                    and not POSSESSIVE.match(masked, word.end()) \
+                    and not any(m.start <= start < m.end for m in found):
+                found.append(_Mention(start, offset + word.end(), actor, discovered=True))
+        return sorted(found, key=lambda m: m.start)
+
+    def _side_of(self, role: str) -> str:
+        """The perspective of the catalogued organisation a role names ("a spokesman for X")."""
+        if not role or self._alias_re is None:
+            return ""
+        for m in self._alias_re.finditer(role):
+            actor = self._alias_actor[fold(m.group())]
+            if actor.kind == "institution":
+                return actor.perspective
+        return ""
 
     def _cued_speakers(self, text: str, masked: str, offset: int, mentions: list[_Mention],
-                       state: _DocumentState) -> list[tuple[int, Actor, str]]:
-        found: list[tuple[int, Actor, str]] = []
-        for cue in _CUE.finditer(masked):
+                       state: _DocumentState) -> list[tuple[int, Actor, str, str]]:
+        found: list[tuple[int, Actor, str, str]] = []
+        for cue in CUE.finditer(masked):
             verb_at = offset + cue.start()
             hit = self._subject(text, masked, offset, cue, mentions, state)
             if hit is not None:
                 actor, how = hit
-                found.append((verb_at, actor, how))
+                found.append((verb_at, actor, how, " ".join(cue.group().lower().split())))
         return found
 
     def _subject(self, text: str, masked: str, offset: int, cue: re.Match[str],
                  mentions: list[_Mention], state: _DocumentState) -> tuple[Actor, str] | None:
         verb = " ".join(cue.group().lower().split())
         verb_at = offset + cue.start()
-        before_text = masked[max(0, cue.start() - _SUBJECT_WINDOW):cue.start()]
-        if verb in _SENTENCE_SUBJECT:
+        before_text = masked[max(0, cue.start() - SUBJECT_WINDOW):cue.start()]
+        if verb in SENTENCE_SUBJECT:
             first = _before(mentions, verb_at)[:1]
             return (first[0].actor, f"{text[first[0].start:first[0].end]} … {verb}") if first \
                 else None
-        if _PASSIVE.search(before_text):
+        if PASSIVE.search(before_text):
             return None  # "where it is stated": the speaker is not named here
-        pronoun = _PRONOUN.search(before_text)
+        pronoun = PRONOUN.search(before_text)
         if pronoun:
             person = state.last_person
             if person is None:
                 return None
             return person, f"'{pronoun.group(1)} {verb}' → {person.name} (named just before)"
         candidates = [m for m in _before(mentions, verb_at)
-                      if _close_subject(text, m.end, verb_at)
-                      and not _PREPOSITION.search(text[max(0, m.start - 12):m.start])]
+                      if close_subject(text, m.end, verb_at)
+                      and not PREPOSITION.search(text[max(0, m.start - 12):m.start])
+                      and not (m.discovered and (
+                          NOT_SUBJECT.search(text[max(0, m.start - 12):m.start])
+                          or re.search(r"\band\b", text[m.end:verb_at])))
+                      and not (m.definite and not CLAUSE_START.search(
+                          text[max(offset, m.start - 8):m.start]))]
         after = [m for m in mentions if 0 <= m.start - (offset + cue.end()) <= 30]
-        if verb in _INVERTIBLE and after and (verb.startswith(_AFTER_ONLY) or not candidates):
+        if verb in INVERTIBLE and after and (verb.startswith(AFTER_ONLY) or not candidates):
             name = text[after[0].start:after[0].end]
             return after[0].actor, f"{verb} {name}"
-        if candidates and not verb.startswith(_AFTER_ONLY):
+        if candidates and not verb.startswith(AFTER_ONLY):
             m = candidates[-1]
             name = text[m.start:m.end]
-            return m.actor, (f"'…,' {name} {verb}" if _starts_with_quote(masked)
+            return m.actor, (f"'…,' {name} {verb}" if starts_with_quote(masked)
                              else f"{name} {verb}")
         return None
 
@@ -215,11 +301,27 @@ class _DocumentState:
         self.author: Actor | None = None
         self.quote_open = False
         self.single_open = False
+        self.people: dict[str, Actor] = {}  # names (and surnames) the text introduced
+        self.body_seen = False  # whether a paragraph of body text has been read yet
 
     def remember(self, mentions: list[_Mention]) -> None:
+        """Persons named here become the referents of a later "he"/"she"; a name the catalog
+        does not know counts only with evidence that it is a person (a role, or speech)."""
         for m in mentions:
             if m.actor.kind == "person":
                 self.last_person = m.actor
+
+    def introduce(self, mentions: list[_Mention]) -> None:
+        """Names the catalog lacks become known by surname ("Doe said") and organisations by
+        their head noun ("the company said") for the rest of the document."""
+        for m in mentions:
+            if m.actor.kind == "institution":
+                self.people[f"the {m.actor.name.split()[-1].lower()}"] = m.actor
+            if not m.discovered or m.actor.name in self.people:
+                continue
+            self.people[m.actor.name] = m.actor
+            if m.actor.kind == "person":
+                self.people.setdefault(surname(m.actor.name), m.actor)
 
 
 def _split_voices(text: str, start: int, end: int,
@@ -231,39 +333,34 @@ def _split_voices(text: str, start: int, end: int,
     for verb_at, actor, how in cued[1:]:
         if actor.name == current_actor.name:
             continue
-        joint = _last_joint(text, cut, verb_at)
+        joint = last_joint(text, cut, verb_at)
         if joint is None:
             continue
-        voices.append(Voice(cut, joint[0], current_actor.name, current_how))
+        voices.append(_voice(cut, joint[0], current_actor, current_how))
         cut, current_actor, current_how = joint[1], actor, how
-    voices.append(Voice(cut, end, current_actor.name, current_how))
+    voices.append(_voice(cut, end, current_actor, current_how))
     return voices
 
 
-def _last_joint(text: str, start: int, stop: int) -> tuple[int, int] | None:
-    joints = list(_CLAUSE_JOINT.finditer(text, start, stop))
-    if not joints:
-        return None
-    j = joints[-1]
-    # The comma or semicolon stays with the first clause; "while"/"but" opens the second.
-    second = j.start() + 1
-    while second < j.end() and text[second].isspace():
-        second += 1
-    return j.start() + 1, second
+def _voice(start: int, end: int, actor: Actor, how: str) -> Voice:
+    return Voice(start, end, actor.name, how, actor.perspective or None, actor.title)
 
 
-def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]]) -> list[Voice]:
+def _fill_quote_continuations(voices: list[tuple[Voice, int, bool]],
+                              latent: list[Voice | None]) -> list[Voice]:
     """Rule 3: uncued quoted sentences take the nearest cued speaker of their paragraph."""
     out = [v for v, _, _ in voices]
     for i, (voice, paragraph, opens_quote) in enumerate(voices):
         if voice.speaker is not None or not opens_quote:
             continue
         donor = _nearest_cued(voices, i, paragraph)
+        if donor is None and i > 0 and latent[i - 1] is not None and voices[i - 1][1] != paragraph:
+            donor = latent[i - 1]
         if donor is None and i > 0 and out[i - 1].speaker and _is_list_item(voices, i):
             donor = out[i - 1]  # the next item of a list whose first item was attributed
         if donor is not None:
-            out[i] = Voice(voice.start, voice.end, donor.speaker,
-                           f"continues the quotation of {donor.speaker}")
+            out[i] = replace(donor, start=voice.start, end=voice.end,
+                             cue=f"continues the quotation of {donor.speaker}")
     return out
 
 
@@ -273,12 +370,12 @@ def _headline_quotes(text: str, voices: list[Voice], is_heading: list[bool]) -> 
     for i, voice in enumerate(voices):
         if voice.speaker is not None or not is_heading[i]:
             continue
-        for phrase in _QUOTED_PHRASE.findall(text[voice.start:voice.end]):
+        for phrase in QUOTED_PHRASE.findall(text[voice.start:voice.end]):
             speaker = next((v for v in voices if v.speaker and not v.cue.startswith("headline")
                             and phrase.casefold() in text[v.start:v.end].casefold()), None)
             if speaker is not None and len(phrase.split()) >= 3:
-                out[i] = Voice(voice.start, voice.end, speaker.speaker,
-                               f"headline quotes {speaker.speaker}: '{phrase}'")
+                out[i] = replace(speaker, start=voice.start, end=voice.end,
+                                 cue=f"headline quotes {speaker.speaker}: '{phrase}'")
                 break
     return out
 
@@ -317,50 +414,10 @@ def _opens_quote(text: str, start: int, end: int, state: _DocumentState) -> bool
             state.quote_open = False
         elif ch == "\"":
             state.quote_open = not state.quote_open
-    return inside or _starts_with_quote(sentence)
-
-
-def _starts_with_quote(sentence: str) -> bool:
-    return sentence.lstrip().startswith(("“", "\"", "‘", "•"))
-
-
-def _mask_quotes(sentence: str) -> str:
-    """The sentence with quoted words blanked out (same length), so cues inside quotes vanish."""
-    chars = list(sentence)
-    for opening, closing in _QUOTE_PAIRS:
-        position = 0
-        while True:
-            a = sentence.find(opening, position)
-            if a == -1:
-                break
-            b = sentence.find(closing, a + 1)
-            b = len(sentence) - 1 if b == -1 else b
-            for k in range(a + 1, b):
-                chars[k] = " "
-            position = b + 1
-    return "".join(chars)
-
-
-def _close_subject(text: str, subject_end: int, verb_at: int) -> bool:
-    """The subject ends right before its verb, or an appositive (", a professor, ") sits between."""
-    gap = text[subject_end:verb_at]
-    if any(q in gap for q in ("“", "”", "\"")) or verb_at - subject_end > _SUBJECT_WINDOW:
-        return False
-    if verb_at - subject_end <= _NEAR and not re.search(r"[;]|\b(?:that|which|who)\b", gap):
-        return True
-    return bool(_APPOSITIVE.match(gap))
+    return inside or starts_with_quote(sentence)
 
 
 def _before(mentions: list[_Mention], position: int) -> list[_Mention]:
     return [m for m in mentions if m.end <= position]
 
 
-def _fold(name: str) -> str:
-    return name.replace("’", "'").casefold()
-
-
-def _alias_pattern(alias: str) -> str:
-    parts = []
-    for ch in alias:
-        parts.append("['’]" if ch in "'’" else r"\s+" if ch == " " else re.escape(ch))
-    return "".join(parts)

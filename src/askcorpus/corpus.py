@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
 from askcorpus.errors import CatalogError, CorpusError
 from askcorpus.hashing import sha256_bytes, sha256_stream
+from askcorpus.inference import example_questions, stated_metadata
 from askcorpus.types import UNLABELED, Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -99,6 +100,9 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
                 empty.append(rel)
             documents.append(doc)
     _reject_duplicate_ids(documents)
+    if not catalog.examples:
+        # The web UI and the index offer these; without a catalog they come from the corpus.
+        catalog = replace(catalog, examples=example_questions(documents))
     return Corpus(root, catalog, tuple(documents), fingerprint(root), tuple(warnings),
                   tuple(empty))
 
@@ -136,7 +140,7 @@ def html_to_text(markup: str) -> tuple[str, str | None]:
 
     tree = LexborHTMLParser(markup)
     tree.strip_tags(["script", "style", "noscript", "template", "iframe", "object", "svg"])
-    title_node = tree.css_first("title")
+    title_node = tree.css_first("title") or tree.css_first("h1")
     title = title_node.text(strip=True) if title_node else None
     blocks = "h1,h2,h3,h4,h5,h6,p,li,blockquote,pre,td,th,dt,dd,figcaption"
     paragraphs = []
@@ -170,15 +174,25 @@ def _documents_of(path: Path, rel: str, raw: bytes, entry: DocumentEntry | None)
     title = None
     if suffix in HTML_SUFFIXES:
         text, title = html_to_text(text)
-    return [_document(rel, text, entry, title or path.name)]
+    stated = stated_metadata(text, suffix)
+    if title is not None:
+        stated = replace(stated, title=title)
+    return [_document(rel, text, entry, stated.title or path.name, stated)]
 
 
-def _document(rel: str, text: str, entry: DocumentEntry | None, fallback_title: str) -> Document:
+def _document(rel: str, text: str, entry: DocumentEntry | None, fallback_title: str,
+              stated: object = None) -> Document:
+    """A catalog entry's fields win; what the file states fills only the fields it leaves out."""
+    date = getattr(stated, "date", None)
+    publisher = getattr(stated, "publisher", None)
+    author = getattr(stated, "author", None)
     if entry is None:
-        return Document(doc_id=_id_from_path(rel), path=rel, title=fallback_title, text=text)
+        return Document(doc_id=_id_from_path(rel), path=rel, title=fallback_title, text=text,
+                        date=date, publisher=publisher, author=author)
     return Document(doc_id=entry.doc_id, path=rel, title=entry.title or fallback_title, text=text,
-                    perspective=entry.perspective, publisher=entry.publisher, author=entry.author,
-                    date=entry.date, url=entry.url, kind=entry.kind)
+                    perspective=entry.perspective, publisher=entry.publisher or publisher,
+                    author=entry.author or author, date=entry.date or date, url=entry.url,
+                    kind=entry.kind)
 
 
 def _jsonl_documents(text: str, rel: str) -> list[Document]:

@@ -20,6 +20,8 @@ class _Unit:
     speaker: str | None
     cue: str
     words: int
+    perspective: str | None = None
+    role: str = ""
 
 
 def split_document(document: Document, attributor: Attributor | None = None, *,
@@ -77,7 +79,7 @@ def _units(document: Document, attributor: Attributor, all_blocks: list[Block]) 
         parts = by_sentence.get(s.start, [Voice(s.start, s.end, None, "document default")])
         for v in parts:
             units.append(_Unit(v.start, v.end, s.block, v.speaker, v.cue,
-                               len(text[v.start:v.end].split())))
+                               len(text[v.start:v.end].split()), v.perspective, v.role))
     return [u for u in units if text[u.start:u.end].strip()]
 
 
@@ -145,7 +147,13 @@ def _passage(document: Document, attributor: Attributor, group: list[_Unit], ord
     speaker = _speaker(group)
     actor = attributor.actor(speaker)
     body = [u for u in group if u.block.kind != "heading"] or group
-    cue = next((u.cue for u in body if u.speaker == speaker), "document default")
+    voice = next((u for u in body if u.speaker == speaker), None)
+    cue = voice.cue if voice is not None else "document default"
+    side = actor.perspective if actor else (voice.perspective if voice else None)
+    if speaker and actor is None:
+        cue += (f"; {speaker} is not in the catalog, side taken from their role ({voice.role})"
+                if side and voice else f"; {speaker} is not in the catalog: side not declared, "
+                f"the passage keeps its document's perspective")
     if first.kind == "footnote":
         kind = "footnote"
     elif all(u.block.kind == "heading" for u in group):
@@ -156,7 +164,8 @@ def _passage(document: Document, attributor: Attributor, group: list[_Unit], ord
         passage_id=f"{document.doc_id}:{ordinal:04d}",
         doc_id=document.doc_id, start=start, end=end, text=text, kind=kind,
         speaker=speaker if kind != "footnote" else None,
-        perspective=actor.perspective if actor and kind != "footnote" else document.perspective,
+        perspective=side if side and kind != "footnote" else document.perspective,
+        speaker_role=(voice.role or None) if voice and speaker and kind != "footnote" else None,
         attributed_by=cue if kind != "footnote" else "footnote of the document",
         section=None, paragraph=first.index, paragraphs=paragraphs,
         footnotes=footnote_marks(text) if kind != "footnote" else (),

@@ -81,6 +81,7 @@ class Passage:
     paragraphs: int = 1
     footnotes: tuple[int, ...] = ()
     footnote_number: int | None = None
+    speaker_role: str | None = None  # the role the text gives a speaker the catalog lacks
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
