@@ -85,33 +85,34 @@ class Retrieval:
     ``fused`` are the fused candidates among the allowed rows, best first; ``per_side`` the
     fused candidates searched within each perspective (so a side that the overall ranking
     drowns out is still found); ``lexical_support`` is ``Lexical.support`` over the first
-    ``Settings.answer_depth`` fused candidates.
+    ``Settings.answer_depth`` fused candidates; ``lexical_ceiling`` the most BM25 (stems)
+    could score for the question in this corpus, so candidate scores can be compared
+    across questions.
     """
 
     question: str
     fused: tuple[Candidate, ...]
     per_side: Mapping[str, tuple[Candidate, ...]] = field(default_factory=dict)
     lexical_support: float = 0.0
+    lexical_ceiling: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The decisions of one answer: citation order, whether to answer, sides, contested."""
+
+    ranked: tuple[Candidate, ...]
+    answerable: bool
+    sides: dict[str, list[Candidate]]
+    contested: bool
+
+
 class Judge(Protocol):
-    """The decisions of an answer; ``RuleJudge`` is the hand-written one."""
+    """Decides an answer from what retrieval found; ``RuleJudge`` is the hand-written one,
+    ``learned.LearnedJudge`` the trained one."""
 
-    def rank(self, retrieval: Retrieval, view: CorpusView) -> tuple[Candidate, ...]:
-        """The candidates in the order they should be cited."""
-
-    def answerable(self, retrieval: Retrieval, ranked: Sequence[Candidate],
-                   view: CorpusView) -> bool:
-        """Whether any passage answers the question."""
-
-    def sides(self, retrieval: Retrieval, ranked: Sequence[Candidate],
-              view: CorpusView) -> dict[str, list[Candidate]]:
-        """The sides that address the question, each with its leading passages."""
-
-    def contested(self, retrieval: Retrieval, strong: dict[str, list[Candidate]],
-                  view: CorpusView) -> bool:
-        """Whether the contest parties disagree on the question."""
+    def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict: ...
 
 
 def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
@@ -122,13 +123,11 @@ def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings
     Steps (DESIGN.md, "Answers"): rank; abstain when nothing answers; find each side's best
     passage; decide contested; number the citations and pick each one's best sentence.
     """
-    judge = judge or RuleJudge(settings)
-    ranked = judge.rank(retrieval, view)
-    if not judge.answerable(retrieval, ranked, view):
-        return no_answer(retrieval.question, ranked[:3], view, notices)
-    strong = judge.sides(retrieval, ranked, view)
-    chosen = select(ranked, strong, k)
-    status = "contested" if judge.contested(retrieval, strong, view) else "answered"
+    verdict = (judge or RuleJudge(settings)).judge(retrieval, view)
+    if not verdict.answerable:
+        return no_answer(retrieval.question, verdict.ranked[:3], view, notices)
+    chosen = select(verdict.ranked, verdict.sides, k)
+    status = "contested" if verdict.contested else "answered"
     built = assemble(retrieval.question, status, sides_of(chosen, view), view, scorer,
                      min_words=settings.min_highlight_words)
     return replace(built, notices=notices + built.notices)
@@ -148,30 +147,24 @@ class RuleJudge:
 
     settings: Settings
 
-    def rank(self, retrieval: Retrieval, view: CorpusView) -> tuple[Candidate, ...]:
-        return retrieval.fused
-
-    def answerable(self, retrieval: Retrieval, ranked: Sequence[Candidate],
-                   view: CorpusView) -> bool:
+    def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict:
         s = self.settings
-        return is_answerable(ranked[:s.answer_depth], lexical_support=retrieval.lexical_support,
-                             min_dense=s.min_dense, confident_dense=s.confident_dense,
-                             min_lexical_support=s.min_lexical_support)
-
-    def sides(self, retrieval: Retrieval, ranked: Sequence[Candidate],
-              view: CorpusView) -> dict[str, list[Candidate]]:
-        s = self.settings
+        ranked = retrieval.fused
+        answerable = is_answerable(
+            ranked[:s.answer_depth], lexical_support=retrieval.lexical_support,
+            min_dense=s.min_dense, confident_dense=s.confident_dense,
+            min_lexical_support=s.min_lexical_support)
+        if not answerable:
+            return Verdict(ranked, False, {}, False)
         asked = s.asked_side_min_dense < s.side_min_dense and asks_for_sides(retrieval.question)
-        return strong_sides(
+        answers = self._figure_test(retrieval, view)
+        strong = strong_sides(
             relevant_per_side(retrieval.per_side, ranked, min_dense=s.min_dense,
                               margin=s.relevance_margin, depth=s.side_depth), ranked,
             side_min_dense=s.asked_side_min_dense if asked else s.side_min_dense,
-            side_max_rank=len(ranked) if asked else s.side_max_rank,
-            answers=self._figure_test(retrieval, view))
-
-    def contested(self, retrieval: Retrieval, strong: dict[str, list[Candidate]],
-                  view: CorpusView) -> bool:
-        return status_of(strong, view, answers=self._figure_test(retrieval, view)) == "contested"
+            side_max_rank=len(ranked) if asked else s.side_max_rank, answers=answers)
+        contested = status_of(strong, view, answers=answers) == "contested"
+        return Verdict(ranked, True, strong, contested)
 
     @staticmethod
     def _figure_test(retrieval: Retrieval, view: CorpusView

@@ -110,6 +110,10 @@ class Lexical:
             return 0.0
         return float(self._scores(tokens)[rows].max()) / ceiling
 
+    def ceiling(self, query: str) -> float:
+        """The most any passage could score for ``query`` (stems): a scale for BM25 scores."""
+        return self._ceiling(tokenize(query))
+
     def _scores(self, tokens: list[str]) -> np.ndarray:
         tokens = [t for t in tokens if t in self._vocab()]
         if not tokens:

@@ -1,0 +1,157 @@
+"""Features: what a learned decision reads about a question and its candidate passages.
+
+Learning to rank from a few hundred questions works when the model reads a handful of
+signals a person would use (Liu, "Learning to Rank for Information Retrieval", 2009):
+how close in meaning, how many of the question's own words, names and figures a passage
+holds, whether its speaker or side is the one asked about. Every feature is a number in a
+small range, computed from the question, the passage and the retrieval scores; the weights
+come from training (``training.py``), never from hand tuning.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from askcorpus.lexical import words
+from askcorpus.retrieve import Candidate
+from askcorpus.types import Passage
+from askcorpus.view import CorpusView
+
+CANDIDATE_FEATURES = (
+    "dense", "dense_gap", "dense_rank", "lexical", "lexical_rank", "fused_rank",
+    "word_overlap", "name_overlap", "has_names", "number_overlap", "has_numbers",
+    "figure_match", "speaker_named", "side_named", "attributed", "heading", "length")
+QUESTION_FEATURES = (
+    "top_prob", "second_prob", "top3_prob", "top_dense", "lexical_support",
+    "names_found", "names_missing", "numbers_found", "numbers_missing", "figure_missing",
+    "question_length")
+CONTEST_FEATURES = ("party_min_prob", "party_max_prob", "party_min_dense", "parties_in_top",
+                    "other_prob", "asks_sides")
+
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+")
+_ASKS_FIGURE = re.compile(r"\bhow (many|much)\b|\bwhat (number|share|percentage|proportion)\b",
+                          re.IGNORECASE)
+_FIGURE = re.compile(r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?\b"
+                     r"|\b(dozens?|hundreds?|thousands?|millions?|tens of)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """What a question names: its content words, proper names, figures, actors and sides."""
+
+    words: frozenset[str]
+    names: frozenset[str]
+    numbers: frozenset[str]
+    wants_figure: bool
+    speakers: frozenset[str]
+    sides: frozenset[str]
+    length: int
+
+    @classmethod
+    def of(cls, question: str, view: CorpusView) -> QuestionTerms:
+        folded = question.casefold()
+        names = {w.casefold() for w in _CAPITALISED.findall(question)[1:]
+                 if w.casefold() in set(words(w))} | set(_multiword_names(question, view))
+        speakers, sides = set(), set()
+        for actor in view.actors.values():
+            if any(_mentions(folded, alias) for alias in (actor.name, *actor.aliases)):
+                speakers.add(actor.name)
+                sides.add(actor.perspective)
+        return cls(frozenset(words(question)), frozenset(names),
+                   frozenset(n.rstrip(".,") for n in _NUMBER.findall(question)),
+                   bool(_ASKS_FIGURE.search(question)), frozenset(speakers), frozenset(sides),
+                   len(question.split()))
+
+
+def candidate_matrix(terms: QuestionTerms, candidates: Sequence[Candidate],
+                     view: CorpusView, *, lexical_ceiling: float) -> np.ndarray:
+    """One row of CANDIDATE_FEATURES per candidate (in the order given)."""
+    if not candidates:
+        return np.zeros((0, len(CANDIDATE_FEATURES)), dtype=np.float32)
+    best_dense = max(c.dense for c in candidates)
+    dense_rank = _ranks([c.dense for c in candidates])
+    lexical_rank = _ranks([c.lexical for c in candidates])
+    rows = []
+    for i, c in enumerate(candidates):
+        passage = view.passages[c.row]
+        rows.append(_candidate_row(terms, passage, c, view, best_dense=best_dense,
+                                   dense_rank=dense_rank[i], lexical_rank=lexical_rank[i],
+                                   fused_rank=i, ceiling=lexical_ceiling))
+    return np.asarray(rows, dtype=np.float32)
+
+
+def question_row(terms: QuestionTerms, ranked: Sequence[Candidate], probs: np.ndarray,
+                 features: np.ndarray, *, lexical_support: float, top: int = 5) -> np.ndarray:
+    """QUESTION_FEATURES for a question whose candidates are ranked (probs best first)."""
+    order = np.argsort(-probs, kind="stable")[:top]
+    head = features[order] if len(order) else np.zeros((1, len(CANDIDATE_FEATURES)))
+    col = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
+    ordered = np.sort(probs)[::-1] if len(probs) else np.zeros(1)
+    names_found = float(head[:, col["name_overlap"]].max()) if terms.names else 0.0
+    numbers_found = float(head[:, col["number_overlap"]].max()) if terms.numbers else 0.0
+    return np.array([
+        float(ordered[0]), float(ordered[1]) if len(ordered) > 1 else 0.0,
+        float(ordered[:3].mean()), max((c.dense for c in ranked), default=0.0),
+        lexical_support, names_found, float(bool(terms.names)) * (1.0 - names_found),
+        numbers_found, float(bool(terms.numbers)) * (1.0 - numbers_found),
+        float(terms.wants_figure and not head[:, col["figure_match"]].any()),
+        math.log1p(terms.length)], dtype=np.float32)
+
+
+def contest_row(party_probs: Sequence[float], party_dense: Sequence[float], parties_in_top: int,
+                other_prob: float, asks_sides: float) -> np.ndarray:
+    """CONTEST_FEATURES: how well each contest party's best passage answers the question."""
+    probs = list(party_probs) or [0.0]
+    dense = list(party_dense) or [0.0]
+    return np.array([min(probs), max(probs), min(dense), parties_in_top, other_prob,
+                     asks_sides], dtype=np.float32)
+
+
+def _candidate_row(terms: QuestionTerms, passage: Passage, c: Candidate, view: CorpusView, *,
+                   best_dense: float, dense_rank: int, lexical_rank: int, fused_rank: int,
+                   ceiling: float) -> list[float]:
+    text = passage.text
+    folded = text.casefold()
+    passage_words = set(words(text))
+    word_overlap = len(terms.words & passage_words) / len(terms.words) if terms.words else 0.0
+    name_overlap = (sum(_mentions(folded, n) for n in terms.names) / len(terms.names)
+                    if terms.names else 0.0)
+    number_overlap = (sum(n in text for n in terms.numbers) / len(terms.numbers)
+                      if terms.numbers else 0.0)
+    speaker = passage.speaker or ""
+    return [
+        c.dense, best_dense - c.dense, math.log1p(dense_rank), c.lexical / ceiling if ceiling
+        else 0.0, math.log1p(lexical_rank), math.log1p(fused_rank), word_overlap,
+        name_overlap, float(bool(terms.names)), number_overlap, float(bool(terms.numbers)),
+        float(terms.wants_figure and bool(_FIGURE.search(text))),
+        float(bool(speaker) and (speaker in terms.speakers or _mentions(
+            " ".join(terms.names), speaker.split()[-1].casefold()))),
+        float(passage.perspective in terms.sides), float(passage.speaker is not None),
+        float(passage.kind == "heading"), math.log1p(len(text.split()))]
+
+
+def _ranks(values: Sequence[float]) -> list[int]:
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    ranks = [0] * len(values)
+    for rank, i in enumerate(order):
+        ranks[i] = rank
+    return ranks
+
+
+def _mentions(folded_text: str, name: str) -> bool:
+    name = name.casefold().strip()
+    return bool(name) and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)",
+                                    folded_text) is not None
+
+
+def _multiword_names(question: str, view: CorpusView) -> list[str]:
+    """Actor names and aliases the question contains, as whole phrases."""
+    folded = question.casefold()
+    return [alias.casefold() for actor in view.actors.values()
+            for alias in (actor.name, *actor.aliases) if _mentions(folded, alias)]

@@ -1,0 +1,186 @@
+"""Learned decisions: the trained models shipped inside the package, and the Judge that uses them.
+
+Each model is a standardised logistic regression stored as JSON (``models/*.json``: feature
+names, means, scales, coefficients, intercept, decision threshold, and the figures it scored
+when it was trained). Inference is a dot product in numpy, so answering a question imports
+neither scikit-learn nor torch. ``askcorpus train`` (``training.py``) writes these files;
+``models/README.md`` is the model card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from askcorpus.answering import Retrieval, Verdict
+from askcorpus.errors import ModelError
+from askcorpus.features import (
+    QuestionTerms,
+    candidate_matrix,
+    contest_row,
+    question_row,
+)
+from askcorpus.retrieve import Candidate
+from askcorpus.view import CorpusView
+
+RANKER = "ranker.json"
+ABSTAIN = "answerable.json"
+CONTEST = "contested.json"
+ASKS_SIDES = "asks_sides.json"
+NAMES = (RANKER, ABSTAIN, CONTEST, ASKS_SIDES)
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A standardised logistic regression: P(y=1 | x) = sigmoid(w . (x - mean) / scale + b)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float = 0.5
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """P(y=1) for each row of ``x`` (or for one feature vector)."""
+        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef
+        return 1.0 / (1.0 + np.exp(-(z + self.intercept)))
+
+    def decide(self, x: np.ndarray) -> np.ndarray:
+        return self.probability(x) >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept, "threshold": self.threshold, "info": self.info}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Logistic:
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if not len(data["features"]) == len(arrays[0]) == len(arrays[1]) == len(arrays[2]):
+            raise ValueError("features, mean, scale and coef differ in length")
+        return cls(tuple(data["features"]), *arrays, float(data["intercept"]),
+                   float(data.get("threshold", 0.5)), dict(data.get("info", {})))
+
+
+@dataclass(frozen=True)
+class Models:
+    """The four learned decisions an answer uses."""
+
+    ranker: Logistic  # P(passage answers the question), over CANDIDATE_FEATURES
+    answerable: Logistic  # P(the corpus answers the question), over QUESTION_FEATURES
+    contested: Logistic  # P(the contest parties disagree on it), over CONTEST_FEATURES
+    asks_sides: Logistic  # P(the question asks for the parties' positions), over its vector
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, model in zip(NAMES, (self.ranker, self.answerable, self.contested,
+                                       self.asks_sides), strict=True):
+            (folder / name).write_text(json.dumps(model.to_dict(), indent=1) + "\n",
+                                       encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Models:
+        """The models in ``folder``, or the ones shipped inside the package."""
+        try:
+            texts = [_read(folder, name) for name in NAMES]
+            return cls(*(Logistic.from_dict(json.loads(t)) for t in texts))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            where = folder or "the askcorpus package"
+            raise ModelError(f"The learned models in {where} cannot be read ({exc}); "
+                             "reinstall askcorpus or run `askcorpus train`.") from exc
+
+
+def _read(folder: Path | None, name: str) -> str:
+    if folder is not None:
+        return (folder / name).read_text(encoding="utf-8")
+    return resources.files("askcorpus").joinpath("models", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A question's candidates with their features and learned relevance, best first."""
+
+    terms: QuestionTerms
+    candidates: tuple[Candidate, ...]  # fused candidates, then per-side ones not among them
+    features: np.ndarray
+    probs: np.ndarray
+
+
+def score_candidates(models: Models, retrieval: Retrieval, view: CorpusView) -> Scored:
+    """Every candidate retrieval found (fused and per side), with its learned relevance."""
+    terms = QuestionTerms.of(retrieval.question, view)
+    seen = {c.row for c in retrieval.fused}
+    extra = [c for side in retrieval.per_side.values() for c in side
+             if c.row not in seen and not seen.add(c.row)]  # type: ignore[func-returns-value]
+    candidates = (*retrieval.fused, *extra)
+    features = candidate_matrix(terms, candidates, view,
+                                lexical_ceiling=retrieval.lexical_ceiling)
+    probs = models.ranker.probability(features) if len(candidates) else np.zeros(0)
+    return Scored(terms, candidates, features, np.asarray(probs))
+
+
+def question_features(scored: Scored, retrieval: Retrieval) -> np.ndarray:
+    n = len(retrieval.fused)
+    return question_row(scored.terms, retrieval.fused, scored.probs[:n], scored.features[:n],
+                        lexical_support=retrieval.lexical_support)
+
+
+def side_best(scored: Scored, view: CorpusView) -> dict[str, list[tuple[float, Candidate]]]:
+    """Each perspective's candidates by learned relevance, best first."""
+    out: dict[str, list[tuple[float, Candidate]]] = {}
+    for prob, c in zip(scored.probs.tolist(), scored.candidates, strict=True):
+        out.setdefault(view.passages[c.row].perspective, []).append((prob, c))
+    return {side: sorted(pairs, key=lambda pair: -pair[0]) for side, pairs in out.items()}
+
+
+def contest_features(models: Models, scored: Scored, retrieval: Retrieval,
+                     view: CorpusView, *, top: int = 10) -> np.ndarray:
+    best = side_best(scored, view)
+    parties = [p for p in view.contest_parties if p in view.corpus_sides]
+    top_rows = {c.row for c in sorted(zip(scored.probs.tolist(), scored.candidates,
+                                          strict=True), key=lambda pc: -pc[0])[:top]
+                for c in [c[1]]} if len(scored.candidates) else set()
+    party_probs = [best[p][0][0] if p in best else 0.0 for p in parties]
+    party_dense = [best[p][0][1].dense if p in best else 0.0 for p in parties]
+    in_top = sum(1 for p in parties if p in best and best[p][0][1].row in top_rows)
+    others = [pairs[0][0] for side, pairs in best.items() if side not in parties]
+    asks = (float(models.asks_sides.probability(retrieval.vector))
+            if retrieval.vector is not None else 0.0)
+    return contest_row(party_probs, party_dense, in_top, max(others, default=0.0), asks)
+
+
+@dataclass(frozen=True)
+class LearnedJudge:
+    """Rank, abstain and flag contested with the trained models (``askcorpus train``)."""
+
+    models: Models
+
+    def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict:
+        scored = score_candidates(self.models, retrieval, view)
+        n = len(retrieval.fused)
+        order = np.argsort(-scored.probs[:n], kind="stable")
+        ranked = tuple(_with_score(retrieval.fused[i], float(scored.probs[i])) for i in order)
+        answerable = bool(n) and bool(self.models.answerable.decide(
+            question_features(scored, retrieval)))
+        if not answerable:
+            return Verdict(ranked, False, {}, False)
+        contested = bool(self.models.contested.decide(
+            contest_features(self.models, scored, retrieval, view)))
+        sides = {}
+        for side, pairs in side_best(scored, view).items():
+            is_party = side in view.contest_parties
+            if pairs[0][0] >= self.models.ranker.threshold or (contested and is_party):
+                sides[side] = [_with_score(c, p) for p, c in pairs[:2]]
+        return Verdict(ranked, True, sides, contested)
+
+
+def _with_score(c: Candidate, prob: float) -> Candidate:
+    """The candidate with its learned relevance as the score a citation shows."""
+    return Candidate(c.row, prob, c.dense, c.lexical)
