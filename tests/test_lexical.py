@@ -46,7 +46,8 @@ def test_an_index_built_with_another_tokenizer_is_stale_and_rebuilt(
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(StaleIndexError, match="askcorpus build --index"):
         askcorpus.open(index_dir)
-    rebuilt = open_or_build(str(fixture_corpus), str(index_dir), log=False, model="hash:64")
+    rebuilt = open_or_build(str(fixture_corpus), str(index_dir), log=False, model="hash:64",
+                            rebuild=True)
     assert rebuilt.generation != manifest_path.parent.name
     assert askcorpus.open(index_dir).manifest["bm25"]["tokenizer"] == TOKENIZER
 

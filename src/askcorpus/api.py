@@ -17,7 +17,7 @@ from askcorpus import perspectives as answer_logic
 from askcorpus import storage
 from askcorpus.attribution import Attributor
 from askcorpus.catalog import Catalog
-from askcorpus.corpus import Corpus, fingerprint, load_corpus
+from askcorpus.corpus import SEED_CORPUS, Corpus, fingerprint, load_corpus
 from askcorpus.dense import Dense
 from askcorpus.embedding import Encoder, load_encoder
 from askcorpus.errors import (
@@ -46,20 +46,24 @@ from askcorpus.types import (
 __version__ = "0.1.0"
 
 
-def build(corpus: str | Path, index_dir: str | Path, model: str | None = None, *,
+def build(corpus: str | Path | None = None, index_dir: str | Path = "index",
+          model: str | None = None, *,
           settings: Settings | None = None, strict: bool = False,
           progress: bool = False) -> Index:
     """Build (or rebuild) the index of ``corpus`` in ``index_dir`` as a new generation.
 
+    ``corpus`` defaults to the seed corpus shipped with askcorpus.
+
     Example:
-        >>> index = askcorpus.build("seeds", "index")  # doctest: +SKIP
+        >>> index = askcorpus.build("my-documents", "index")  # doctest: +SKIP
         >>> index.ask("How many soldiers has Armenia lost?").status  # doctest: +SKIP
         'answered'
     """
     settings = (settings or Settings()).with_model(model)
-    corpus_root, index_dir = Path(corpus), Path(index_dir)
+    corpus_root, index_dir = Path(corpus or SEED_CORPUS), Path(index_dir)
     started = time.perf_counter()
-    loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict)
+    loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
+                         progress=progress)
     passages = _split(loaded, settings)
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
     vectors = encoder.encode([p.text for p in passages], progress=progress) if passages \

@@ -10,18 +10,22 @@ from pathlib import Path
 
 from askcorpus.errors import (
     AskcorpusError,
+    CorpusError,
     IncompleteIndexError,
     IndexNotFoundError,
     StaleIndexError,
 )
 
-DEFAULT_CORPUS = "seeds"
 DEFAULT_INDEX = "index"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "corpus", "") is None:
+        from askcorpus.corpus import SEED_CORPUS
+
+        args.corpus = str(SEED_CORPUS)  # the seed corpus shipped with askcorpus
     try:
         return int(args.run(args) or 0)
     except AskcorpusError as exc:
@@ -85,13 +89,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _corpus_index(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS, help="corpus folder (default seeds)")
+    parser.add_argument("--corpus", default=None,
+                        help="corpus folder (default: the seed corpus shipped with askcorpus)")
     parser.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default index)")
 
 
 def _build(args: argparse.Namespace) -> int:
     from askcorpus.api import build
 
+    if not Path(args.corpus).is_dir():
+        raise CorpusError(f"Corpus folder {args.corpus} does not exist; pass --corpus with a "
+                          "folder.")
     index = build(args.corpus, args.index, args.model, strict=args.strict, progress=True)
     for warning in index.manifest["corpus"]["warnings"]:
         print(f"Warning: {_one_line(warning)}", file=sys.stderr)
@@ -103,17 +111,27 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def open_or_build(corpus: str, index_dir: str, *, log: bool = True, model: str | None = None,
-                  allow_model_mismatch: bool = False):
-    """Open the index, building it first when it is missing or stale (the default flow)."""
+                  allow_model_mismatch: bool = False, rebuild: bool | None = None):
+    """Open the index, building it first when it is missing or stale.
+
+    Only the default index (``rebuild=None`` and ``index_dir`` is ``index``) is built on demand:
+    a mistyped ``--index`` must not create an index somewhere unexpected, so any other missing
+    or stale index raises the error that names ``askcorpus build --index …``.
+    """
     from askcorpus.api import build, open_index
 
+    if rebuild is None:
+        rebuild = Path(index_dir) == Path(DEFAULT_INDEX)
     try:
         return open_index(index_dir, model=model, allow_model_mismatch=allow_model_mismatch)
     except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
-        if not Path(corpus).is_dir():
+        if not rebuild or not Path(corpus).is_dir():
             raise
         if log:
-            print(f"{_one_line(str(exc))} Building it now from {corpus}…", file=sys.stderr)
+            what = "changed since the index was built" if isinstance(exc, StaleIndexError) \
+                else "has no index yet"
+            print(f"The corpus {what}: building {index_dir} from {corpus} (this takes a "
+                  "minute the first time)…", file=sys.stderr)
         return build(corpus, index_dir, model, progress=log)
 
 

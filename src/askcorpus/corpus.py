@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
 from askcorpus.errors import CatalogError, CorpusError
 from askcorpus.types import UNLABELED, Document
 
+# The seed corpus ships inside the package (a link to the repository's seeds/ in a checkout),
+# so ``askcorpus.build()`` and the README example work from any folder.
+SEED_CORPUS = Path(__file__).resolve().parent / "data" / "seeds"
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -59,7 +63,7 @@ def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
 
 
 def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
-                strict: bool = False) -> Corpus:
+                strict: bool = False, progress: bool = False) -> Corpus:
     """Read every supported file under ``root`` into Documents, validated against the catalog.
 
     Example:
@@ -69,14 +73,15 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
     """
     root = Path(root)
     if not root.is_dir():
-        raise CorpusError(f"Corpus folder {root} does not exist; pass --corpus with a folder.")
+        raise CorpusError(f"Corpus folder {root} does not exist; pass the folder of your "
+                          "documents as `corpus` (CLI: --corpus).")
     catalog = load_catalog(root)
     _check_catalog_files(root, catalog)
     warnings: list[str] = []
     documents: list[Document] = []
     empty: list[str] = []
     seen: dict[str, str] = {}
-    for path in _candidate_files(root):
+    for path in _progress(_candidate_files(root), progress):
         if path.name == CATALOG_NAME:
             continue
         rel = _rel(path, root)
@@ -84,7 +89,8 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
         if catalog.documents and entry is None:
             message = f"{rel} is not in {CATALOG_NAME}; it is indexed as unlabeled."
             if strict:
-                raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it or drop --strict.")
+                raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it, or build without "
+                                   "strict=True (CLI: --strict).")
             warnings.append(message)
         raw = _read_bounded(path, rel, max_doc_bytes)
         reason = _skip_reason(raw, max_doc_bytes) if raw is not None else \
@@ -103,8 +109,19 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
                 empty.append(rel)
             documents.append(doc)
     _reject_duplicate_ids(documents)
+    _require_text(root, documents, warnings)
     return Corpus(root, catalog, tuple(documents), fingerprint(root), tuple(warnings),
                   tuple(empty))
+
+
+def _progress(files: list[Path], show: bool) -> Iterable[Path]:
+    """The files, with a "Reading files" bar when ``show`` (builds from the CLI)."""
+    if not show or not files:
+        return files
+    from tqdm.auto import tqdm
+
+    # delay: a folder read in under a second shows no bar at all.
+    return tqdm(files, desc="Reading files", unit="file", dynamic_ncols=True, delay=1.0)
 
 
 def decode_text(raw: bytes, rel: str, encoding: str | None = None) -> str:
@@ -258,6 +275,21 @@ def _check_catalog_files(root: Path, catalog: Catalog) -> None:
     if missing:
         raise CatalogError(f"{root / CATALOG_NAME} names missing file(s): {', '.join(missing)}; "
                            "add them to the folder or remove their entries.")
+
+
+def _require_text(root: Path, documents: list[Document], warnings: list[str]) -> None:
+    """A corpus with nothing to index is an error, not an empty index that answers nothing."""
+    if any(d.text.strip() for d in documents):
+        return
+    kinds = ", ".join(sorted(SUPPORTED))
+    if not documents:
+        skipped = [w for w in warnings if w.startswith("Skipped ")]
+        found = f" (skipped: {'; '.join(s.removeprefix('Skipped ') for s in skipped[:3])})" \
+            if skipped else ""
+        raise CorpusError(f"Corpus folder {root} holds no documents askcorpus can read{found}; "
+                          f"add {kinds} files to it.")
+    raise CorpusError(f"Corpus folder {root} holds only empty documents "
+                      f"({', '.join(d.path for d in documents[:3])}); add text to them.")
 
 
 def _reject_duplicate_ids(documents: list[Document]) -> None:

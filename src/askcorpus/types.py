@@ -129,7 +129,8 @@ class Citation:
             "n": self.n,
             "passage_id": p.passage_id,
             "doc_id": p.doc_id,
-            "path": d.path,
+            # Not "path": gradio_client downloads every dict with a "path" key as a file.
+            "source_path": d.path,
             "start": p.start,
             "end": p.end,
             "text": p.text,
@@ -183,7 +184,8 @@ class Answer:
         return self.citations[n - 1]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract; keys are only ever added, never renamed or removed."""
+        """The JSON contract; keys are only ever added, never renamed or removed (the one
+        rename so far, a citation's ``path`` to ``source_path`` in 0.2.0, is in CHANGELOG.md)."""
         return {
             "question": self.question,
             "status": self.status,

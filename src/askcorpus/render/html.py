@@ -37,7 +37,11 @@ CSS = """
   background: #e8f0e8; color: #1d3b1d; }
 .ac-banner[data-status="contested"] { background: #fdf1dc; color: #5a3b00; }
 .ac-banner[data-status="no_answer"] { background: #eeeeee; color: #333333; }
-.ac-question { color: #555555; margin: 0 0 8px 0; }
+.ac-question { color: #555555; margin: 0 0 8px 0; overflow-wrap: anywhere; }
+/* A long unbroken question wraps inside its box instead of widening the page. */
+#ac-question textarea { overflow-wrap: anywhere; word-break: break-word; }
+.ac-message { padding: 10px 14px; border-radius: 6px; background: #eef2f8; color: #1f2d3d;
+  font-weight: 600; overflow-wrap: anywhere; }
 .ac-notices { margin: 0 0 10px 0; padding-left: 20px; color: #6b4a00; }
 .ac-summary { margin: 6px 0 14px 0; }
 .ac-summary ul { padding-left: 20px; margin: 4px 0; }

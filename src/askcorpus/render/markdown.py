@@ -9,31 +9,45 @@ from urllib.parse import quote
 from askcorpus.render.common import _groups, _labels, _quoted, _speaker, safe_url, status_line
 from askcorpus.types import Answer, Citation
 
-# Every character CommonMark/GFM can read as markup, plus '$' (LaTeX math in many renderers)
-# and '@' (GFM autolinks bare e-mail addresses).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$&^@])")
-# GFM also autolinks bare "scheme://" and "www." text: escaping that one ':' or '.' stops it.
-_MD_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<=\bwww)(\.)", re.IGNORECASE)
-# Markup that only counts at the start of a line: bullet markers, setext underlines, and the
-# dot of an ordered-list number ("1." becomes "1\.", a backslash before a digit is literal).
-_MD_BULLET = re.compile(r"^(\s*)([-=])", re.MULTILINE)
-_MD_ORDERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+# Markdown that can do harm or change a quote is escaped where it would take effect, and only
+# there, so ordinary prose such as "(SSR)" or a footnote mark "[1]" shows without backslashes.
+# Always escaped (rare in prose, markup wherever it stands): backslash, backtick, '*', '~', '|'.
+_MD_ALWAYS = re.compile(r"([\\`*~|])")
+# '_' only where it can open or close emphasis (not inside a word: snake_case stays as is).
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# A link or image needs "](" or "][", a link definition "]:": escaping that ']' breaks it.
+_MD_LINK = re.compile(r"\](?=[(\[:])")
+# Raw HTML and autolinks start with '<' and a letter, '/', '!' or '?'.
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+# An entity ("&lt;", "&#60;") would decode into another character.
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# GFM autolinks bare "scheme://", "www." and e-mail addresses: escaping one character stops it.
+_MD_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<=\bwww)(\.)|(?<=\w)(@)(?=\w)", re.IGNORECASE)
+# Markup that only counts at the start of a line: headings, quotes, bullets, setext underlines,
+# and the '.' or ')' of an ordered-list number (a backslash before a digit would be literal).
+_MD_LINE_START = re.compile(r"^(\s*)([#>+=-])", re.MULTILINE)
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
 
 
 def md_escape(text: str | None) -> str:
-    """Backslash-escape Markdown in document text so it shows verbatim and never becomes markup.
+    """Escape Markdown in document text so it shows verbatim and never becomes markup.
 
     A passage ``![](https://evil/px)`` would otherwise load a remote image in whatever renders the
     export, ``[x](javascript:...)`` would become a link, ``<script>`` raw HTML and ``$$...$$``
-    math. Every ASCII punctuation mark that CommonMark can read as markup is escaped (a
-    backslash before ASCII punctuation always renders as the character itself), line-start
-    list markers are escaped too, and so are the ``:`` of ``https://`` and the ``.`` of ``www.``
-    so that GFM does not autolink bare URLs.
+    math. Each construct is broken where it would take effect (a backslash before ASCII
+    punctuation always renders as the character itself), and nowhere else: plain prose such as
+    ``(SSR)``, ``[1]`` or ``#1`` reads in the raw file exactly as in the document.
     """
-    escaped = _MD_SPECIAL.sub(r"\\\1", text or "")
+    escaped = _MD_ALWAYS.sub(r"\\\1", text or "")
+    escaped = _MD_UNDERSCORE.sub(r"\\_", escaped)
+    escaped = _MD_LINK.sub(r"\\]", escaped)
+    escaped = _MD_TAG.sub(r"\\<", escaped)
+    escaped = _MD_ENTITY.sub(r"\\&", escaped)
+    if escaped.count("$") > 1:  # math needs a pair of dollars; "$5" alone stays as it is
+        escaped = escaped.replace("$", "\\$")
     escaped = _MD_AUTOLINK.sub(lambda m: "\\" + m.group(), escaped)
-    escaped = _MD_BULLET.sub(r"\1\\\2", escaped)
-    return _MD_ORDERED.sub(r"\1\\.", escaped)
+    escaped = _MD_LINE_START.sub(r"\1\\\2", escaped)
+    return _MD_ORDERED.sub(r"\1\\\2", escaped)
 
 
 def _md_url(url: str | None) -> str:
@@ -65,7 +79,7 @@ def _md_reference(c: Citation, labels: Mapping[str, str]) -> list[str]:
     line += f" Perspective: {label}."
     if d.url:
         line += f" {_md_url(d.url)}"
-    notes = [f"    - \\[{r.number}\\] {md_escape(r.text.strip())}" for r in c.references]
+    notes = [f"    - [{r.number}] {md_escape(r.text.strip())}" for r in c.references]
     return [line, *notes]
 
 
@@ -88,7 +102,7 @@ def to_markdown(answer: Answer) -> str:
         for s in answer.summary:
             label = md_escape(labels.get(s.perspective, s.perspective))
             quote = md_escape(_quoted(s.text, "“", "”"))
-            lines.append(f"- **{label}:** {quote} \\[{s.citation}\\]")
+            lines.append(f"- **{label}:** {quote} [{s.citation}]")
         lines.append("")
     for side, cites in _groups(answer):
         title = labels.get(side, side) if side else "Other sources"
