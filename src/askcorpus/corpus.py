@@ -1,4 +1,4 @@
-"""Corpus loading: files on disk (text, Markdown, HTML, JSONL) become Documents, nothing lost."""
+"""Corpus loading: files on disk (text, Markdown, HTML, JSONL, PDF) become Documents."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from askcorpus import pdf
 from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
 from askcorpus.errors import CatalogError, CorpusError
 from askcorpus.types import UNLABELED, Document
@@ -19,7 +20,8 @@ SEED_CORPUS = Path(__file__).resolve().parent / "data" / "seeds"
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
 _BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"PK\x03\x04", b"\x7fELF", b"GIF8", b"\xff\xd8\xff")
 _JSONL_KEYS = {"id", "text", "title", "publisher", "date", "url", "perspective", "author", "kind"}
 
@@ -93,7 +95,7 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
                                    "strict=True (CLI: --strict).")
             warnings.append(message)
         raw = _read_bounded(path, rel, max_doc_bytes)
-        reason = _skip_reason(raw, max_doc_bytes) if raw is not None else \
+        reason = _skip_reason(raw, max_doc_bytes, path.suffix.lower()) if raw is not None else \
             f"larger than the {max_doc_bytes}-byte limit ({path.stat().st_size} bytes)"
         if raw is None or reason:
             warnings.append(f"Skipped {rel}: {reason}.")
@@ -103,7 +105,12 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
             warnings.append(f"Skipped {rel}: identical to {seen[digest]}.")
             continue
         seen[digest] = rel
-        for doc in _documents_of(path, rel, raw, entry):
+        try:
+            found = _documents_of(path, rel, raw, entry)
+        except pdf.PdfError as exc:  # one bad PDF is skipped, saying why; the rest is indexed
+            warnings.append(f"Skipped {rel}: {exc}.")
+            continue
+        for doc in found:
             if not doc.text.strip():
                 warnings.append(f"{rel} is empty; it has no passages.")
                 empty.append(rel)
@@ -185,6 +192,9 @@ def _has_block_ancestor(node: object, blocks: str) -> bool:
 
 def _documents_of(path: Path, rel: str, raw: bytes, entry: DocumentEntry | None) -> list[Document]:
     suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        text, pages = pdf.extract(raw)
+        return [replace(_document(rel, text, entry, path.name), pages=pages)]
     text = decode_text(raw, rel, entry.encoding if entry is not None else None)
     if suffix in JSONL_SUFFIXES:
         return _jsonl_documents(text, rel)
@@ -238,9 +248,11 @@ def _read_bounded(path: Path, rel: str, max_doc_bytes: int) -> bytes | None:
     return None if len(raw) > max_doc_bytes else raw
 
 
-def _skip_reason(raw: bytes, max_doc_bytes: int) -> str | None:
+def _skip_reason(raw: bytes, max_doc_bytes: int, suffix: str = "") -> str | None:
     if len(raw) > max_doc_bytes:
         return f"larger than the {max_doc_bytes}-byte limit ({len(raw)} bytes)"
+    if suffix in PDF_SUFFIXES:
+        return None if b"%PDF-" in raw[:1024] else "not a PDF (no %PDF- header)"
     if raw.startswith(_BINARY_MAGIC):
         return "binary content (a known binary file signature)"
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -45,6 +46,17 @@ class Document:
     date: str | None = None
     url: str | None = None
     kind: str | None = None
+    # Where each page starts in ``text`` (PDFs); empty for documents without pages.
+    pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(self.pages))  # a list when read from JSON
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return bisect.bisect_right(self.pages, offset)
 
     def metadata(self) -> dict[str, Any]:
         """Everything but the text, for manifests and listings."""
@@ -118,10 +130,16 @@ class Citation:
         start, end = self.highlight
         return self.passage.text[start:end]
 
+    @property
+    def page(self) -> int | None:
+        """The page (1-based) where the passage starts, for documents with pages (PDFs)."""
+        return self.document.page_at(self.passage.start)
+
     def location(self) -> str:
         """Where the passage sits, in words a reader can follow."""
         p = self.passage
-        return f"paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
+        page = f"page {self.page}, " if self.page is not None else ""
+        return f"{page}paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
 
     def to_dict(self) -> dict[str, Any]:
         p, d = self.passage, self.document
@@ -148,6 +166,7 @@ class Citation:
             "score": round(self.score, 6),
             "rank": self.rank,
             "location": self.location(),
+            "page": self.page,
             "paragraph": p.paragraph,
             "paragraphs": p.paragraphs,
             "references": [asdict(r) for r in self.references],

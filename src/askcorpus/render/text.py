@@ -26,7 +26,8 @@ def _text_source(c: Citation, labels: Mapping[str, str]) -> str:
     speaker = _speaker(c)
     if speaker:
         parts.append(f"speaker {speaker}")
-    parts.append(f"paragraph {p.paragraph} of {p.paragraphs} (chars {p.start}-{p.end})")
+    page = f"page {c.page}, " if c.page is not None else ""
+    parts.append(f"{page}paragraph {p.paragraph} of {p.paragraphs} (chars {p.start}-{p.end})")
     if d.url:
         parts.append(d.url)
     return _terminal("    — " + "; ".join(parts))
