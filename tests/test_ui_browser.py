@@ -281,7 +281,8 @@ def test_pdf_citation_shows_its_page(page, hostile_server) -> None:
     ask(page, "Does the southern council demand that the dam gates be opened?")
     card = page.locator("#ac-answer .ac-card", has_text="southern council demands").first
     expect(card).to_be_visible()
-    expect(card.locator(".ac-source")).to_contain_text("page 2")
+    # The quoted words are on page 2: the source names page 2 or a range holding it.
+    expect(card.locator(".ac-source")).to_contain_text(re.compile(r"page 2|pages [12]-[23]"))
     assert_not_pwned(page)
 
 

@@ -127,12 +127,18 @@ def open_or_build(corpus: str, index_dir: str, *, log: bool = True, model: str |
     except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
         if not rebuild or not Path(corpus).is_dir():
             raise
-        if log:
+        if log and _has_documents(corpus):  # else the build's own error is the one line
             what = "changed since the index was built" if isinstance(exc, StaleIndexError) \
                 else "has no index yet"
             print(f"The corpus {what}: building {index_dir} from {corpus} (this takes a "
                   "minute the first time)…", file=sys.stderr)
         return build(corpus, index_dir, model, progress=log)
+
+
+def _has_documents(corpus: str) -> bool:
+    from askcorpus.corpus import SUPPORTED
+
+    return any(p.suffix.lower() in SUPPORTED for p in Path(corpus).rglob("*") if p.is_file())
 
 
 def _ask(args: argparse.Namespace) -> int:

@@ -135,11 +135,24 @@ class Citation:
         """The page (1-based) where the passage starts, for documents with pages (PDFs)."""
         return self.document.page_at(self.passage.start)
 
+    @property
+    def page_end(self) -> int | None:
+        """The page where the passage ends (a passage may run over a page break)."""
+        return self.document.page_at(self.passage.end - 1)
+
+    def pages_label(self) -> str | None:
+        """'page 3' or 'pages 3-4' for documents with pages, else None."""
+        first, last = self.page, self.page_end
+        if first is None or last is None:
+            return None
+        return f"page {first}" if first == last else f"pages {first}-{last}"
+
     def location(self) -> str:
         """Where the passage sits, in words a reader can follow."""
         p = self.passage
-        page = f"page {self.page}, " if self.page is not None else ""
-        return f"{page}paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
+        pages = self.pages_label()
+        where = f"{pages}, " if pages else ""
+        return f"{where}paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
 
     def to_dict(self) -> dict[str, Any]:
         p, d = self.passage, self.document
@@ -167,6 +180,7 @@ class Citation:
             "rank": self.rank,
             "location": self.location(),
             "page": self.page,
+            "page_end": self.page_end,
             "paragraph": p.paragraph,
             "paragraphs": p.paragraphs,
             "references": [asdict(r) for r in self.references],

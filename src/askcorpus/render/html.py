@@ -96,8 +96,8 @@ def _source_html(c: Citation, labels: Mapping[str, str], perspectives) -> str:
     d = c.document
     meta = ", ".join(f"<bdi>{escape(x)}</bdi>" for x in (d.publisher, d.date) if x)
     parts = [safe_link(d.url, d.title) + (f" — {meta}" if meta else "")]
-    if c.page is not None:
-        parts.append(f"page {int(c.page)}")
+    if c.pages_label():
+        parts.append(escape(c.pages_label()))
     parts.append(f"paragraph {c.passage.paragraph} of {c.passage.paragraphs}")
     if d.perspective != c.perspective:
         # A quote of one side inside another side's document: say both, that is the point.

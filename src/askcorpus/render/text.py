@@ -26,7 +26,7 @@ def _text_source(c: Citation, labels: Mapping[str, str]) -> str:
     speaker = _speaker(c)
     if speaker:
         parts.append(f"speaker {speaker}")
-    page = f"page {c.page}, " if c.page is not None else ""
+    page = f"{c.pages_label()}, " if c.pages_label() else ""
     parts.append(f"{page}paragraph {p.paragraph} of {p.paragraphs} (chars {p.start}-{p.end})")
     if d.url:
         parts.append(d.url)
