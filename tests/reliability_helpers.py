@@ -224,6 +224,19 @@ class Server:
             return self.result(client, response.json()["event_id"])
 
 
+    def queue_size(self) -> int:
+        """Events waiting in Gradio's queue (the running one not counted)."""
+        response = httpx.get(f"{self.url}/gradio_api/queue/status", timeout=30)
+        response.raise_for_status()
+        return int(response.json()["queue_size"])
+
+    def wait_for_empty_queue(self, timeout: float = 180) -> None:
+        """Poll the queue until it holds no waiting event (raise if it never drains)."""
+        if not wait_until(lambda: self.queue_size() == 0, timeout=timeout, step=0.1):
+            raise TimeoutError(f"the queue still holds {self.queue_size()} events after "
+                               f"{timeout} s")
+
+
 _SERVERS: dict[bool, Server] = {}
 _SERVERS_LOCK = threading.Lock()
 

@@ -14,8 +14,8 @@ import pytest
 import askcorpus
 
 QUESTION = "How many soldiers does Armenia say have been killed?"
-CITATION_KEYS = {"n", "passage_id", "doc_id", "path", "start", "end", "text", "highlight", "kind",
-                 "speaker", "perspective", "title", "publisher", "date", "url", "score"}
+CITATION_KEYS = {"n", "passage_id", "doc_id", "source_path", "start", "end", "text", "highlight",
+                 "kind", "speaker", "perspective", "title", "publisher", "date", "url", "score"}
 REFERENCE_KEYS = {"number", "text", "start", "end"}
 
 
@@ -58,8 +58,8 @@ def test_every_citation_has_the_contract_keys(cli_answer: dict[str, Any]) -> Non
 
 def test_citation_text_is_the_document_slice(cli_answer: dict[str, Any], seed_corpus: Path) -> None:
     for c in cli_answer["citations"]:
-        assert not Path(c["path"]).is_absolute()
-        text = _file_text(seed_corpus, c["path"])
+        assert not Path(c["source_path"]).is_absolute()
+        text = _file_text(seed_corpus, c["source_path"])
         assert text[c["start"]:c["end"]] == c["text"], c["passage_id"]
         for r in c.get("references", []):
             assert text[r["start"]:r["end"]] == r["text"]
@@ -76,7 +76,7 @@ def test_first_citation_is_the_cbs_figure(cli_answer: dict[str, Any]) -> None:
     first = cli_answer["citations"][0]
     assert first["doc_id"] == "cbsla-2020"
     assert "520 soldiers" in first["text"]
-    assert first["path"] == "000_9db664f0088300f9.txt"
+    assert first["source_path"] == "000_9db664f0088300f9.txt"
     assert first["publisher"] == "CBS Los Angeles (CBSLA)"
     assert first["title"].startswith("'The Risks Of Escalation Are Enormous'")
     assert first["date"] == "2020-10"

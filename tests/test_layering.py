@@ -102,11 +102,7 @@ def test_no_circle() -> None:
         visit(module)
 
 
-# Over the guide today, and being split by an open change (render.py into render/: issue 13).
-SPLITTING = {"render"}
-
-
 def test_no_module_over_the_size_guide() -> None:
     too_long = {_module_name(p): n for p in PACKAGE.rglob("*.py")
                 if (n := len(p.read_text(encoding="utf-8").splitlines())) > 430}
-    assert set(too_long) <= SPLITTING, too_long
+    assert too_long == {}

@@ -188,7 +188,7 @@ def test_markdown_export_structure() -> None:
     assert md.index("## Summary") < md.index("## Azerbaijani side") < md.index("## References")
     assert "According to Nasimi Aghayev, consul general of Azerbaijan:" in md
     assert "From *Stop the War*:" in md
-    assert "\\[12\\] A footnote source." in md
+    assert "    - [12] A footnote source." in md
     assert "<https://example.org/a>" in md
 
 
@@ -290,15 +290,32 @@ def test_labels_fall_back_to_answer_labels() -> None:
 
 
 def test_render_depends_only_on_types() -> None:
-    tree = ast.parse(Path(render.__file__).read_text())
     imported = {
         alias.name if isinstance(node, ast.Import) else node.module
-        for node in ast.walk(tree)
+        for module in Path(render.__file__).parent.glob("*.py")
+        for node in ast.walk(ast.parse(module.read_text()))
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert {m for m in imported if m and m.startswith("askcorpus")} == {"askcorpus.types"}
+    ours = {m for m in imported if m and m.startswith("askcorpus")}
+    assert {m for m in ours if not m.startswith("askcorpus.render.")} == {"askcorpus.types"}
     assert not {m for m in imported if m and m.split(".")[0] in ("gradio", "markdown_it")}
+
+
+@pytest.mark.parametrize("prose", [
+    "The State Security Service (SSR) said so.[1]",
+    "Snake_case, 50% of #1 and $5 (or €5) - all plain; a > b, a < b & c.",
+    "Armenia [Artsakh] reported 1. one thing and 2) another.",
+])
+def test_md_escape_leaves_plain_prose_alone(prose: str) -> None:
+    """The export reads like the document: no backslash where Markdown would not act."""
+    assert render.md_escape(prose) == prose
+
+
+def test_markdown_export_of_seed_like_text_has_no_visible_escapes() -> None:
+    answer = answered_answer(text="The Soviet Socialist Republic (SSR) was named.[1]")
+    md = render.to_markdown(answer)
+    assert "\\" not in md, md
 
 
 def test_md_escape_defeats_gfm_bare_autolinks() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from askcorpus.corpus import load_corpus
 from askcorpus.errors import CatalogError, CorpusError
 from askcorpus.settings import Settings
 from conftest import FIXTURE_CATALOG, HASH_MODEL, write_corpus
+from pdf_helpers import RIVER_PAGES, encrypted_pdf, make_pdf
 from reliability_helpers import audited, current_gen, opens_outside, tree_digest
 
 DOC = "A long enough sentence about the river and the farms in the valley. " * 3
@@ -243,23 +246,41 @@ def test_t21_html_extraction(tmp_path):
 
 
 # --------------------------------------------------------------------------- T22
-def test_t22_pdf_not_ingested(tmp_path):
-    """askcorpus supports no PDF: a .pdf file is skipped on its suffix, never opened.
+def _bomb_pdf() -> bytes:
+    """A one-page PDF whose content stream inflates from ~100 kB to 100 MB of zeros."""
+    packed = zlib.compress(bytes(100_000_000), 9)
+    pdf = make_pdf([["x"]])
+    return pdf.replace(b"<< /Length", b"<< /Filter /FlateDecode /Length %d >>\nstream\n"
+                       % len(packed) + packed + b"\nendstream\nendobj\n9 0 obj\n<< /Length", 1)
 
-    The hostile PDFs of the matrix (truncated, encrypted, circular /Prev, compression bomb)
-    therefore cannot reach a parser; PDF-like bytes under a text name are caught by magic (T14).
-    """
+
+def test_t22_pdfs_are_read_and_hostile_ones_skipped_with_a_reason(tmp_path, capsys):
+    """Text PDFs are indexed with their pages; each hostile PDF is one warning saying why (and
+    what to do), read in a subprocess bounded in time and memory; the other files still count."""
     hostile = {
         "truncated.pdf": b"%PDF-1.7\n1 0 obj <<",
-        "bomb.pdf": b"%PDF-1.4\n" + b"0" * 100_000,
+        "bomb.pdf": _bomb_pdf(),
         "loop.pdf": b"%PDF-1.4\ntrailer << /Prev 9 >>\nstartxref\n9\n%%EOF",
         "UPPER.PDF": b"%PDF-1.4\n",
+        "locked.pdf": encrypted_pdf(RIVER_PAGES),
+        "scan.pdf": make_pdf([[], []]),
+        "fake.pdf": b"Not a PDF at all, just text.",
     }
-    corpus = write_corpus(tmp_path / "corpus", {"ok.txt": DOC, **hostile})
-    with audited() as events:
-        index = askcorpus.build(corpus, tmp_path / "index", model=HASH_MODEL)
-    opened = {Path(t).name for k, t in events if k == "open"}
-    assert not opened & set(hostile), opened & set(hostile)
-    assert [d.path for d in index.documents()] == ["ok.txt"]
-    files = {f["path"] for f in _manifest(index)["corpus"]["files"]}
-    assert files == {"ok.txt"}
+    corpus = write_corpus(tmp_path / "corpus", {"ok.txt": DOC, "river.pdf": make_pdf(RIVER_PAGES),
+                                                **hostile})
+    started = time.monotonic()
+    assert _build_cli(corpus, tmp_path / "index") == 0
+    assert time.monotonic() - started < 120
+    err = capsys.readouterr().err
+    index = askcorpus.open(tmp_path / "index")
+    assert sorted(d.path for d in index.documents()) == ["ok.txt", "river.pdf"]
+    warnings = [line for line in err.splitlines() if line.startswith("Warning: Skipped")]
+    assert sorted(w.split()[2].rstrip(":") for w in warnings) == sorted(hostile)
+    assert "Skipped locked.pdf: an encrypted PDF; decrypt it" in err
+    assert "Skipped scan.pdf: a PDF with no text layer (scanned or image-only); run OCR" in err
+    assert "Skipped fake.pdf: not a PDF" in err
+    assert "Traceback" not in err
+    river = index.document("river")
+    assert len(river.pages) == 3
+    for p in index.passages_of("river"):
+        assert river.text[p.start:p.end] == p.text

@@ -146,7 +146,8 @@ def test_t45_queue_overflow(patched):
     assert not errors, errors[:3]
     assert rejected and all("Queue is full" in t for t in rejected)
     assert len(accepted) >= max_size // 2
-    # The server recovers: once the queue drains, a normal question is answered.
+    # The server recovers: once the queue has drained (polled), a normal question is answered.
+    patched.wait_for_empty_queue(timeout=180)
     event, payload = patched.ask(["Who owns the river dam water?", 3, None], timeout=180)
     assert event == "complete", payload
     print(f"T45: {len(accepted)} accepted, {len(rejected)} rejected (queue full), 0 errors")

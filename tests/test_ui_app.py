@@ -91,7 +91,7 @@ def app_server() -> Iterator[tuple[str, SlowIndex]]:
 def client(app_server):
     from gradio_client import Client
 
-    return Client(app_server[0], verbose=False, download_files=False)
+    return Client(app_server[0], verbose=False)  # defaults: citations carry no "path" key
 
 
 @pytest.mark.web
@@ -148,7 +148,11 @@ def test_t45_queue_overflow_is_rejected_and_the_server_recovers(app_server, clie
     assert len(accepted) + len(rejected) == len(responses)
     assert rejected and all("Queue is full" in r.text for r in rejected)
     assert 64 <= len(accepted) < len(responses)
-    # The server recovers: the accepted jobs drain, then a normal question is answered.
+    # The server recovers: the accepted jobs drain (polled), then a normal question is answered.
+    deadline = time.monotonic() + 120
+    while httpx.get(url + "gradio_api/queue/status", timeout=30).json()["queue_size"]:
+        assert time.monotonic() < deadline, "the queue did not drain in 120 s"
+        time.sleep(0.1)
     answer = client.predict(contested_answer().question, 5, [], api_name="/ask")
     assert answer["status"] == "contested"
     assert len(index.calls) - before >= len(accepted)

@@ -14,8 +14,6 @@ pytestmark = pytest.mark.web
 
 CONTESTED = "Is the fighting happening on Armenian territory?"
 UNANSWERABLE = "What is the best recipe for banana bread?"
-# Answer.to_dict() has a "path" key in each citation, and gradio_client (sse_v3 protocol)
-# takes every dict with a string "path" for a file to download.
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,7 @@ def server(
 def client(server: dict):
     from gradio_client import Client
 
-    return Client(server["url"], verbose=False, download_files=False)
+    return Client(server["url"], verbose=False)  # the defaults a Gradio user writes
 
 
 def test_contested_question_shows_both_sides(client, server: dict) -> None:
@@ -45,7 +43,7 @@ def test_contested_question_shows_both_sides(client, server: dict) -> None:
     assert {"armenian", "azerbaijani"} <= set(answer["sides"])
     # Every quote is verbatim: the cited span of the corpus file is exactly the passage.
     for c in answer["citations"]:
-        text = (server["corpus"] / c["path"]).read_text(encoding="utf-8")
+        text = (server["corpus"] / c["source_path"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["text"]
 
 

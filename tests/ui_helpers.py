@@ -36,6 +36,23 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+NO_CHROMIUM = (
+    "No Chromium for the browser tests: install it (`apt-get install -y chromium`, or "
+    "`python -m playwright install chromium` without root) or run `.ci/install`, then rerun; "
+    "ASKCORPUS_CHROMIUM may name another Chromium binary."
+)
+
+
+def find_chromium(playwright_path: str | None = None) -> str | None:
+    """The Chromium to drive: $ASKCORPUS_CHROMIUM, Debian's, one on PATH, or Playwright's own.
+
+    ``None`` when there is none; the browser fixture then fails with :data:`NO_CHROMIUM`.
+    """
+    candidates = [os.environ.get("ASKCORPUS_CHROMIUM"), CHROMIUM, shutil.which("chromium"),
+                  shutil.which("chromium-browser"), playwright_path]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
+
+
 HOSTILE = "<img src=x onerror=window.__pwned=2> <script>window.__pwned=3</script>"
 
 PERSPECTIVES = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from askcorpus import answering, building, storage
-from askcorpus.corpus import fingerprint
+from askcorpus.corpus import SEED_CORPUS, fingerprint, has_documents
 from askcorpus.embedding import Encoder, load_encoder
 from askcorpus.errors import (
     AskcorpusError,
@@ -38,19 +38,21 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 
-def build(corpus: str | Path, index_dir: str | Path, model: str | None = None, *,
-          settings: Settings | None = None, strict: bool = False,
+def build(corpus: str | Path | None = None, index_dir: str | Path = "index",
+          model: str | None = None, *, settings: Settings | None = None, strict: bool = False,
           progress: bool = False) -> Index:
     """Build (or rebuild) the index of ``corpus`` in ``index_dir`` as a new generation.
 
+    ``corpus`` defaults to the seed corpus shipped with askcorpus.
+
     Example:
-        >>> index = askcorpus.build("seeds", "index")  # doctest: +SKIP
+        >>> index = askcorpus.build("my-documents", "index")  # doctest: +SKIP
         >>> index.ask("How many soldiers has Armenia lost?").status  # doctest: +SKIP
         'answered'
     """
     settings = (settings or Settings()).with_model(model)
     index_dir = Path(index_dir)
-    with building.published(Path(corpus), index_dir, settings, strict=strict,
+    with building.published(Path(corpus or SEED_CORPUS), index_dir, settings, strict=strict,
                             progress=progress, version=__version__) as generation:
         # Not check_stale: a file edited during the build must not fail a published build
         # (the answers will say the index is stale instead).
@@ -75,9 +77,11 @@ def open_index(index_dir: str | Path, *, rebuild_from: str | Path | None = None,
     except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
         if rebuild_from is None or not Path(rebuild_from).is_dir():
             raise
-        if log:
-            print(f"{_one_line(str(exc))} Building it now from {rebuild_from}…",
-                  file=sys.stderr)
+        if log and has_documents(Path(rebuild_from)):  # else the build's error is the one line
+            what = "changed since the index was built" if isinstance(exc, StaleIndexError) \
+                else "has no index yet"
+            print(f"The corpus {what}: building {index_dir} from {rebuild_from} (this takes a "
+                  "minute the first time)…", file=sys.stderr)
         return build(rebuild_from, index_dir, model, settings=settings, progress=log)
 
 
@@ -384,5 +388,3 @@ class Index:
                 f"({shown}); run `askcorpus build --index {self.index_dir}` to update it.",)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -31,7 +31,8 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     old ones). Disk full, I/O errors or permissions leave the previous index untouched.
     """
     started = time.perf_counter()
-    loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict)
+    loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
+                         progress=progress)
     passages = split(loaded, settings)
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
     vectors = encoder.encode([p.text for p in passages], progress=progress) if passages \

@@ -9,18 +9,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from askcorpus.errors import AskcorpusError
+from askcorpus.errors import AskcorpusError, CorpusError
 
 if TYPE_CHECKING:
     from askcorpus.api import Index
 
-DEFAULT_CORPUS = "seeds"
 DEFAULT_INDEX = "index"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "corpus", "") is None:
+        from askcorpus.corpus import SEED_CORPUS
+
+        args.corpus = str(SEED_CORPUS)  # the seed corpus shipped with askcorpus
     try:
         return int(args.run(args) or 0)
     except AskcorpusError as exc:
@@ -84,13 +87,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _corpus_index(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS, help="corpus folder (default seeds)")
+    parser.add_argument("--corpus", default=None,
+                        help="corpus folder (default: the seed corpus shipped with askcorpus)")
     parser.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default index)")
 
 
 def _build(args: argparse.Namespace) -> int:
     from askcorpus.api import build
 
+    if not Path(args.corpus).is_dir():
+        raise CorpusError(f"Corpus folder {args.corpus} does not exist; pass --corpus with a "
+                          "folder.")
     index = build(args.corpus, args.index, args.model, strict=args.strict, progress=True)
     manifest = index.manifest
     for warning in manifest.corpus.warnings:
@@ -102,10 +109,16 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace, **options: object) -> Index:
-    """The index of ``--index``; only the default one is built on demand from ``--corpus``."""
+    """The index of ``--index``; only the default one is built on demand from ``--corpus``.
+
+    A mistyped ``--index`` must not create an index somewhere unexpected, so any other missing
+    or stale index raises the error that names ``askcorpus build --index …``.
+    """
     from askcorpus.api import open_index
 
-    return open_index(args.index, rebuild_from=args.corpus, log=True, **options)  # type: ignore
+    default = Path(args.index) == Path(DEFAULT_INDEX)
+    return open_index(args.index, rebuild_from=args.corpus if default else None, log=True,
+                      **options)  # type: ignore[arg-type]
 
 
 def _ask(args: argparse.Namespace) -> int:

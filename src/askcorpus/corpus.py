@@ -1,22 +1,28 @@
-"""Corpus loading: files on disk (text, Markdown, HTML, JSONL) become Documents, nothing lost."""
+"""Corpus loading: files on disk (text, Markdown, HTML, JSONL, PDF) become Documents."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from askcorpus import pdf
 from askcorpus.catalog import CATALOG_NAME, Catalog, DocumentEntry, load_catalog
 from askcorpus.errors import CatalogError, CorpusError
 from askcorpus.hashing import sha256_bytes, sha256_stream
 from askcorpus.inference import example_questions, stated_metadata
 from askcorpus.types import UNLABELED, Document
 
+# The seed corpus ships inside the package (a link to the repository's seeds/ in a checkout),
+# so ``askcorpus.build()`` and the README example work from any folder.
+SEED_CORPUS = Path(__file__).resolve().parent / "data" / "seeds"
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
 _BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"PK\x03\x04", b"\x7fELF", b"GIF8", b"\xff\xd8\xff")
 _JSONL_KEYS = {"id", "text", "title", "publisher", "date", "url", "perspective", "author", "kind"}
 
@@ -56,7 +62,7 @@ def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
 
 
 def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
-                strict: bool = False) -> Corpus:
+                strict: bool = False, progress: bool = False) -> Corpus:
     """Read every supported file under ``root`` into Documents, validated against the catalog.
 
     Example:
@@ -66,14 +72,15 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
     """
     root = Path(root)
     if not root.is_dir():
-        raise CorpusError(f"Corpus folder {root} does not exist; pass --corpus with a folder.")
+        raise CorpusError(f"Corpus folder {root} does not exist; pass the folder of your "
+                          "documents as `corpus` (CLI: --corpus).")
     catalog = load_catalog(root)
     _check_catalog_files(root, catalog)
     warnings: list[str] = []
     documents: list[Document] = []
     empty: list[str] = []
     seen: dict[str, str] = {}
-    for path in _candidate_files(root):
+    for path in _progress(_candidate_files(root), progress):
         if path.name == CATALOG_NAME:
             continue
         rel = _rel(path, root)
@@ -81,10 +88,11 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
         if catalog.documents and entry is None:
             message = f"{rel} is not in {CATALOG_NAME}; it is indexed as unlabeled."
             if strict:
-                raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it or drop --strict.")
+                raise CatalogError(f"{rel} is not in {CATALOG_NAME}; add it, or build without "
+                                   "strict=True (CLI: --strict).")
             warnings.append(message)
         raw = _read_bounded(path, rel, max_doc_bytes)
-        reason = _skip_reason(raw, max_doc_bytes) if raw is not None else \
+        reason = _skip_reason(raw, max_doc_bytes, path.suffix.lower()) if raw is not None else \
             f"larger than the {max_doc_bytes}-byte limit ({path.stat().st_size} bytes)"
         if raw is None or reason:
             warnings.append(f"Skipped {rel}: {reason}.")
@@ -94,17 +102,33 @@ def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
             warnings.append(f"Skipped {rel}: identical to {seen[digest]}.")
             continue
         seen[digest] = rel
-        for doc in _documents_of(path, rel, raw, entry):
+        try:
+            found = _documents_of(path, rel, raw, entry)
+        except pdf.PdfError as exc:  # one bad PDF is skipped, saying why; the rest is indexed
+            warnings.append(f"Skipped {rel}: {exc}.")
+            continue
+        for doc in found:
             if not doc.text.strip():
                 warnings.append(f"{rel} is empty; it has no passages.")
                 empty.append(rel)
             documents.append(doc)
     _reject_duplicate_ids(documents)
+    _require_text(root, documents, warnings)
     if not catalog.examples:
         # The web UI and the index offer these; without a catalog they come from the corpus.
         catalog = replace(catalog, examples=example_questions(documents))
     return Corpus(root, catalog, tuple(documents), fingerprint(root), tuple(warnings),
                   tuple(empty))
+
+
+def _progress(files: list[Path], show: bool) -> Iterable[Path]:
+    """The files, with a "Reading files" bar when ``show`` (builds from the CLI)."""
+    if not show or not files:
+        return files
+    from tqdm.auto import tqdm
+
+    # delay: a folder read in under a second shows no bar at all.
+    return tqdm(files, desc="Reading files", unit="file", dynamic_ncols=True, delay=1.0)
 
 
 def decode_text(raw: bytes, rel: str, encoding: str | None = None) -> str:
@@ -168,6 +192,9 @@ def _has_block_ancestor(node: object, blocks: str) -> bool:
 
 def _documents_of(path: Path, rel: str, raw: bytes, entry: DocumentEntry | None) -> list[Document]:
     suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        text, pages = pdf.extract(raw)
+        return [replace(_document(rel, text, entry, path.name), pages=pages)]
     text = decode_text(raw, rel, entry.encoding if entry is not None else None)
     if suffix in JSONL_SUFFIXES:
         return _jsonl_documents(text, rel)
@@ -231,9 +258,11 @@ def _read_bounded(path: Path, rel: str, max_doc_bytes: int) -> bytes | None:
     return None if len(raw) > max_doc_bytes else raw
 
 
-def _skip_reason(raw: bytes, max_doc_bytes: int) -> str | None:
+def _skip_reason(raw: bytes, max_doc_bytes: int, suffix: str = "") -> str | None:
     if len(raw) > max_doc_bytes:
         return f"larger than the {max_doc_bytes}-byte limit ({len(raw)} bytes)"
+    if suffix in PDF_SUFFIXES:
+        return None if b"%PDF-" in raw[:1024] else "not a PDF (no %PDF- header)"
     if raw.startswith(_BINARY_MAGIC):
         return "binary content (a known binary file signature)"
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -270,6 +299,21 @@ def _check_catalog_files(root: Path, catalog: Catalog) -> None:
                            "add them to the folder or remove their entries.")
 
 
+def _require_text(root: Path, documents: list[Document], warnings: list[str]) -> None:
+    """A corpus with nothing to index is an error, not an empty index that answers nothing."""
+    if any(d.text.strip() for d in documents):
+        return
+    kinds = ", ".join(sorted(SUPPORTED))
+    if not documents:
+        skipped = [w for w in warnings if w.startswith("Skipped ")]
+        found = f" (skipped: {'; '.join(s.removeprefix('Skipped ') for s in skipped[:3])})" \
+            if skipped else ""
+        raise CorpusError(f"Corpus folder {root} holds no documents askcorpus can read{found}; "
+                          f"add {kinds} files to it.")
+    raise CorpusError(f"Corpus folder {root} holds only empty documents "
+                      f"({', '.join(d.path for d in documents[:3])}); add text to them.")
+
+
 def _reject_duplicate_ids(documents: list[Document]) -> None:
     seen: dict[str, str] = {}
     for doc in documents:
@@ -285,3 +329,8 @@ def _rel(path: Path, root: Path) -> str:
 
 def _id_from_path(rel: str) -> str:
     return rel.rsplit(".", 1)[0].replace("/", "-")
+
+
+def has_documents(root: Path) -> bool:
+    """Whether ``root`` holds at least one file of a supported kind."""
+    return any(p.suffix.lower() in SUPPORTED for p in root.rglob("*") if p.is_file())

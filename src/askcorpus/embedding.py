@@ -34,12 +34,15 @@ class SentenceEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Loading a local model takes a fraction of a second: no "Loading weights" bar.
+        transformers_logging.disable_progress_bar()
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
         except (OSError, ValueError) as exc:
-            raise ModelError(f"Cannot load model '{name}' from {path} ({exc}); pass --model "
-                                 "with a local sentence-transformers folder.") from exc
+            raise ModelError(f"Cannot load model '{name}' from {path} ({exc}); pass `model` "
+                                 "(CLI: --model) a local sentence-transformers folder.") from exc
         self.name = name
         self.revision = revision
         self.dim = int(self._model.get_embedding_dimension()
@@ -50,10 +53,25 @@ class SentenceEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        """Normalised vectors; ``progress`` shows one bar with an ETA (for builds), else silence."""
+        if not progress:
+            return self._encode(texts)
+        from tqdm.auto import tqdm
+
+        step = self._batch_size * 8
+        parts = []
+        with tqdm(total=len(texts), desc=f"Embedding {len(texts)} passages", unit="passage",
+                  dynamic_ncols=True) as bar:
+            for start in range(0, len(texts), step):
+                parts.append(self._encode(texts[start:start + step]))
+                bar.update(len(parts[-1]))
+        return np.concatenate(parts) if parts else self._encode([])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             vectors = self._model.encode(texts, batch_size=self._batch_size,
                                          normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=progress)
+                                         show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
@@ -86,7 +104,7 @@ def resolve_model(name: str) -> tuple[Path, str]:
     if path.is_dir():
         return path.resolve(), "local"
     raise ModelError(f"Model '{name}' is neither the packaged {DEFAULT_MODEL} nor a local "
-                         "folder; pass --model with a sentence-transformers folder.")
+                         "folder; pass `model` (CLI: --model) a sentence-transformers folder.")
 
 
 _CACHE: dict[str, Encoder] = {}

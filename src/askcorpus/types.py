@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -45,6 +46,17 @@ class Document:
     date: str | None = None
     url: str | None = None
     kind: str | None = None
+    # Where each page starts in ``text`` (PDFs); empty for documents without pages.
+    pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(self.pages))  # a list when read from JSON
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return bisect.bisect_right(self.pages, offset)
 
     def metadata(self) -> dict[str, Any]:
         """Everything but the text, for manifests and listings."""
@@ -119,10 +131,29 @@ class Citation:
         start, end = self.highlight
         return self.passage.text[start:end]
 
+    @property
+    def page(self) -> int | None:
+        """The page (1-based) where the passage starts, for documents with pages (PDFs)."""
+        return self.document.page_at(self.passage.start)
+
+    @property
+    def page_end(self) -> int | None:
+        """The page where the passage ends (a passage may run over a page break)."""
+        return self.document.page_at(self.passage.end - 1)
+
+    def pages_label(self) -> str | None:
+        """'page 3' or 'pages 3-4' for documents with pages, else None."""
+        first, last = self.page, self.page_end
+        if first is None or last is None:
+            return None
+        return f"page {first}" if first == last else f"pages {first}-{last}"
+
     def location(self) -> str:
         """Where the passage sits, in words a reader can follow."""
         p = self.passage
-        return f"paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
+        pages = self.pages_label()
+        where = f"{pages}, " if pages else ""
+        return f"{where}paragraph {p.paragraph} of {p.paragraphs}, characters {p.start}-{p.end}"
 
     def to_dict(self) -> dict[str, Any]:
         p, d = self.passage, self.document
@@ -130,7 +161,8 @@ class Citation:
             "n": self.n,
             "passage_id": p.passage_id,
             "doc_id": p.doc_id,
-            "path": d.path,
+            # Not "path": gradio_client downloads every dict with a "path" key as a file.
+            "source_path": d.path,
             "start": p.start,
             "end": p.end,
             "text": p.text,
@@ -148,6 +180,8 @@ class Citation:
             "score": round(self.score, 6),
             "rank": self.rank,
             "location": self.location(),
+            "page": self.page,
+            "page_end": self.page_end,
             "paragraph": p.paragraph,
             "paragraphs": p.paragraphs,
             "references": [asdict(r) for r in self.references],
@@ -184,7 +218,8 @@ class Answer:
         return self.citations[n - 1]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract; keys are only ever added, never renamed or removed."""
+        """The JSON contract; keys are only ever added, never renamed or removed (the one
+        rename so far, a citation's ``path`` to ``source_path`` in 0.2.0, is in CHANGELOG.md)."""
         return {
             "question": self.question,
             "status": self.status,

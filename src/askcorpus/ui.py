@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import weakref
@@ -29,12 +30,23 @@ SEED_QUESTIONS = (
     "What did Yuri Kim tell the Senate?",
     "What is the capital of Australia?",
 )
-# Scrolls the highlighted passage into view once the document panel has been re-rendered;
-# runs in the browser, after the Python step, so it never sees corpus text.
-SCROLL_JS = """() => { requestAnimationFrame(() => {
-  const t = document.getElementById('ac-target');
-  if (t) { t.scrollIntoView({block: 'center'}); }
-}); }"""
+# Runs in the browser each time the document panel has re-rendered (Gradio's ``watch``): centre
+# the highlighted passage inside the panel's own scroll box, then bring the panel into view.
+# It is our code, never corpus text (``value`` is inserted as HTML, never evaluated).
+SCROLL_JS = """watch('value', () => {
+  const t = element.querySelector('#ac-target');
+  const box = element.querySelector('.ac-doc-text');
+  if (!t || !box) { return; }
+  const top = t.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+  box.scrollTop = Math.max(0, top - (box.clientHeight - t.offsetHeight) / 2);
+  box.scrollIntoView({block: 'center'});
+});"""
+# Offline-safe fonts: the default theme fetches web fonts that a machine without internet lacks
+# (bold capitals then fall back glyph by glyph). System fonts with real bold faces instead.
+FONT_STACK = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+              "Noto Sans", "Liberation Sans", "DejaVu Sans", "sans-serif")
+MONO_STACK = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono",
+              "DejaVu Sans Mono", "monospace")
 # Every event that runs the encoder shares one queue slot, so the UI and the API
 # never encode at the same time (a shared sentence-transformers model is not thread-safe).
 ENGINE = "engine"
@@ -109,6 +121,14 @@ def _ask(index: AskIndex, question: str, k: int, perspectives, documents) -> Ans
         raise gr.Error(render.escape(str(e)), print_exception=False) from None
 
 
+def _message_html(text: str) -> str:
+    """One plain message in the answer area (a refused question): no answer, no error badges."""
+    return (
+        '<div class="ac-answer" data-status="refused">'
+        f'<div class="ac-message" role="alert">{render.escape(text)}</div></div>'
+    )
+
+
 def _citation_choices(answer: Answer) -> list[tuple[str, int]]:
     return [
         (f"[{c.n}] {c.document.title} — paragraph {c.passage.paragraph}", c.n)
@@ -141,6 +161,7 @@ def _ask_inputs(gr: Any, index: AskIndex, balance: tuple[BalanceRow, ...], examp
             lines=1,
             scale=5,
             elem_id="ac-question",
+            autoscroll=False,
         )
         ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ac-ask")
     gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
@@ -176,7 +197,10 @@ def _corpus_tab(gr: Any, index: AskIndex, balance, perspectives) -> None:
         datatype=["str", "str", "str", "str", "str", "number"],  # plain text, never markdown
         interactive=False,
         wrap=True,
+        # The title takes the room it needs; the short columns stay on screen beside it.
+        column_widths=["38%", "20%", "10%", "11%", "13%", "8%"],
         label="Documents",
+        elem_id="ac-documents",
     )
     gr.HTML(render.balance_html(balance, perspectives), js_on_load=None)
 
@@ -196,7 +220,19 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
     examples = tuple(getattr(index, "examples", ()) or ()) or SEED_QUESTIONS
 
     def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
-        answer = _ask(index, q, n, sides, docs)
+        try:
+            answer = index.ask(q or "", k=n, perspectives=sides or None, documents=docs or None)
+        except AskcorpusError as e:
+            # A refused question (empty, too long...) replaces the previous answer with one
+            # plain message; a pop-up over a stale answer would read as an answer to it.
+            return (
+                _message_html(str(e)),
+                None,
+                gr.Dropdown(choices=[], value=None),
+                gr.DownloadButton(value=None, visible=False),
+                gr.DownloadButton(value=None, visible=False),
+                "",
+            )
         md_path, json_path = exports.write(answer)
         choices = _citation_choices(answer)
         return (
@@ -233,7 +269,7 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
                     [], label="Show a cited passage in its document", scale=4, elem_id="ac-cited"
                 )
                 show_button = gr.Button("Show in document", scale=1, elem_id="ac-show-doc")
-            document_out = gr.HTML(elem_id="ac-document", js_on_load=None)
+            document_out = gr.HTML(elem_id="ac-document", js_on_load=SCROLL_JS)
         with gr.Tab("Corpus"):
             _corpus_tab(gr, index, balance, perspectives)
 
@@ -246,9 +282,7 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
             concurrency_id=ENGINE,
         )
         nearest.change(on_nearest, [state, nearest], answer_out, api_visibility="private")
-        show_button.click(
-            _show_document, [state, cited], document_out, api_visibility="private"
-        ).then(None, js=SCROLL_JS)  # scroll once the panel is filled; runs only in the browser
+        show_button.click(_show_document, [state, cited], document_out, api_visibility="private")
         gr.api(ask, api_name="ask", concurrency_id=ENGINE)
     return app
 
@@ -283,7 +317,13 @@ def launch_options(
         "max_threads": 16,
         "state_session_capacity": 1000,
         "css": render.CSS,
+        "theme": _theme(),
     }
+
+
+def _theme() -> Any:
+    gr = _gradio()
+    return gr.themes.Default(font=FONT_STACK, font_mono=MONO_STACK)
 
 
 def serve(
@@ -302,11 +342,19 @@ def serve(
     if warm:
         # The engine loads its model on the first question (seconds): pay that before the port
         # opens, so the first visitor does not wait and "listening" means "ready".
+        print("Loading the model…", file=sys.stderr, flush=True)
         index.ask(WARM_UP_QUESTION)
-    app = build_app(index)
+    settings = getattr(index, "settings", None)
+    app = build_app(index, max_question_chars=getattr(settings, "max_question_chars", 2000))
     app.queue(max_size=64, default_concurrency_limit=1)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (service managers, tests) shuts down like Ctrl-C: Gradio closes the server
         # and the export folder is removed, instead of the process dying mid-way.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-    app.launch(**launch_options(blocked_paths=blocked_paths, host=host, port=port))
+    # quiet: Gradio's own banner suggests share=True, which this server must never use.
+    app.launch(prevent_thread_lock=True, quiet=True,
+               **launch_options(blocked_paths=blocked_paths, host=host, port=port))
+    documents = len(index.documents())
+    print(f"askcorpus is serving {documents} documents at http://{host}:{port}/ "
+          "(press Ctrl-C to stop).", flush=True)
+    app.block_thread()
