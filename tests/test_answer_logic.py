@@ -81,12 +81,13 @@ def test_highlight_skips_fragments_and_prefers_figures() -> None:
 
 def test_a_question_asking_for_the_parties_answers_shows_both(
         seed_index: askcorpus.Index) -> None:
-    answer = seed_index.ask("How did Azerbaijan respond to accusations of using cluster munitions?")
+    rules = seed_index.with_judge(logic.RuleJudge(seed_index.settings))
+    answer = rules.ask("How did Azerbaijan respond to accusations of using cluster munitions?")
     assert answer.status == "contested"
     sides = answer.sides_map
     assert {"armenian", "azerbaijani"} <= set(sides)
     # Worded as a plain fact question, only the rank rule applies: no Azerbaijani passage
     # addresses it closely enough, and the blindspot notice says so.
-    plain = seed_index.ask("Were cluster munitions used in the 2020 war?")
+    plain = rules.ask("Were cluster munitions used in the 2020 war?")
     assert plain.status == "answered"
     assert any("no Azerbaijani side source" in n for n in plain.notices)

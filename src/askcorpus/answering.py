@@ -53,7 +53,7 @@ from typing import Protocol
 import numpy as np
 
 from askcorpus.retrieve import Candidate
-from askcorpus.segment import blocks, sentences
+from askcorpus.segment import sentence_spans
 from askcorpus.settings import Settings
 from askcorpus.types import Answer, Citation, Passage, SummaryLine
 from askcorpus.view import CorpusView
@@ -305,10 +305,6 @@ def no_answer(question: str, nearest: Sequence[Candidate], view: CorpusView,
     return Answer(question=question, status="no_answer", nearest=shown,
                   notices=(*notices, "No passage in this corpus answers this question."),
                   perspective_labels=_labels(view))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    return [(s.start, s.end) for b in blocks(text) for s in sentences(text, b)] or [(0, len(text))]
 
 
 def _highlights(passages: list[Passage], scorer: SentenceScorer, *, wants_figure: bool,

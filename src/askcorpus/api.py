@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from askcorpus import answering, building, storage
+from askcorpus import answering, building, learned, storage
 from askcorpus.corpus import SEED_CORPUS, fingerprint, has_documents
 from askcorpus.embedding import Encoder, load_encoder
 from askcorpus.errors import (
@@ -97,7 +97,8 @@ class _Loaded:
     def of(cls, generation: Generation) -> _Loaded:
         catalog = generation.catalog
         view = CorpusView.of(generation.passages, generation.documents, catalog.perspectives,
-                             catalog.contest_parties, catalog.actors, catalog.examples)
+                             catalog.contest_parties, catalog.actors, catalog.examples,
+                             generation.sentences)
         return cls(generation, view, Retriever(generation.dense, generation.lexical,
                                                generation.vectors, view.ids))
 
@@ -112,9 +113,8 @@ class Index:
         self._settings = settings
         self._allow_model_mismatch = allow_model_mismatch
         self._encoder: Encoder | None = None
+        self._judge: answering.Judge | None = None
         self._swap_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._sentence_cache: dict[str, np.ndarray] = {}
         self._stale: tuple[tuple[object, ...], tuple[str, ...]] | None = None
 
     @classmethod
@@ -148,7 +148,6 @@ class Index:
         other = Index(self.index_dir, self._loaded, settings,
                       allow_model_mismatch=self._allow_model_mismatch)
         other._encoder = self._encoder
-        other._sentence_cache = self._sentence_cache
         return other
 
     # ----------------------------------------------------------------- reading
@@ -256,26 +255,51 @@ class Index:
         allowed = loaded.view.allowed(perspectives, documents)
         notices = () if tokenize(text) else (
             "No searchable terms in the question; results rest on meaning alone (low confidence).",)
-        vector = self.encode_query(text)
-        if vector is None:
+        retrieval = self._retrieve(loaded, text, k, allowed, mode)
+        if retrieval.vector is None:
             return answering.no_answer(text, [], loaded.view, (
                 *notices, "The question could not be turned into a usable vector."))
-        scores = loaded.retriever.score_all(vector, text, "hybrid" if mode == "full" else mode)
-        fused = self._fused(loaded, text, scores, allowed, mode,
-                            depth=max(k * s.candidates_per_k, s.candidates))
-        scorer = self._scorer(vector)
+        scorer = self._scorer(loaded.view, retrieval.vector)
         if mode != "full":
-            return answering.ranked_answer(answering.Retrieval(text, tuple(fused)), loaded.view,
-                                           k=k, settings=s, scorer=scorer)
-        retrieval = answering.Retrieval(
-            text, tuple(fused), self._per_side(loaded, text, scores, allowed),
-            loaded.retriever.lexical.support(text, [c.row for c in fused[:s.answer_depth]]),
-            vector)
+            return answering.ranked_answer(retrieval, loaded.view, k=k, settings=s,
+                                           scorer=scorer)
         answer = answering.answer(retrieval, loaded.view, k=k, settings=s, scorer=scorer,
-                                  notices=notices)
+                                  judge=self.judge(), notices=notices)
         if answer.status == "no_answer":
             return answer
         return replace(answer, notices=answer.notices + self._stale_notice())
+
+    def retrieve(self, question: str, k: int = 5, *, perspectives: list[str] | None = None,
+                 documents: list[str] | None = None) -> answering.Retrieval:
+        """What retrieval finds for ``question`` before any decision (what a Judge reads).
+
+        For training and experiments; ``ask`` is ``retrieve`` followed by the judge.
+        """
+        loaded = self._loaded
+        text = clean_question(question, max_chars=self._settings.max_question_chars)
+        k = check_k(k, max_k=self._settings.max_k)
+        return self._retrieve(loaded, text, k, loaded.view.allowed(perspectives, documents),
+                              "full")
+
+    def judge(self) -> answering.Judge:
+        """The judge that decides answers: the trained models, unless settings say ``rules``
+        or the index was built with another embedding model than the one they were trained
+        on (their features are cosines of that model)."""
+        if self._judge is None:
+            rules = answering.RuleJudge(self._settings)
+            models = learned.shipped_models() if self._settings.judge == "learned" else None
+            model = self.manifest.model
+            if models is not None and models.fits(model.name, model.revision, model.dim):
+                self._judge = learned.LearnedJudge(models, rules)
+            else:
+                self._judge = rules
+        return self._judge
+
+    def with_judge(self, judge: answering.Judge) -> Index:
+        """This index deciding answers with another judge (same generation and model)."""
+        other = self.with_settings(self._settings)
+        other._judge = judge
+        return other
 
     def encode_query(self, text: str) -> np.ndarray | None:
         """The normalised query vector, or ``None`` when the model gives no usable vector."""
@@ -302,8 +326,6 @@ class Index:
             if fresh.manifest.model != self.manifest.model:  # rebuilt with another model
                 self._settings = self._settings.with_model(fresh.manifest.model.name)
                 self._encoder = None
-                with self._cache_lock:
-                    self._sentence_cache.clear()
             self._loaded = _Loaded.of(fresh)
 
     def encoder(self) -> Encoder:
@@ -332,6 +354,23 @@ class Index:
                                            lexical_weight=self._lexical_weight(question),
                                            use_dense=mode != "lexical")
 
+    def _retrieve(self, loaded: _Loaded, text: str, k: int, allowed: np.ndarray,
+                  mode: Mode) -> answering.Retrieval:
+        s = self._settings
+        vector = self.encode_query(text)
+        if vector is None:
+            return answering.Retrieval(text, ())
+        scores = loaded.retriever.score_all(vector, text, "hybrid" if mode == "full" else mode)
+        fused = self._fused(loaded, text, scores, allowed, mode,
+                            depth=max(k * s.candidates_per_k, s.candidates))
+        if mode != "full":
+            return answering.Retrieval(text, tuple(fused), vector=vector)
+        lexical = loaded.retriever.lexical
+        return answering.Retrieval(
+            text, tuple(fused), self._per_side(loaded, text, scores, allowed),
+            lexical.support(text, [c.row for c in fused[:s.answer_depth]]),
+            lexical.ceiling(text), vector)
+
     def _per_side(self, loaded: _Loaded, question: str, scores: Scores,
                   allowed: np.ndarray) -> dict[str, tuple[Candidate, ...]]:
         """Each perspective's own fused candidates: a side drowned out overall is still found."""
@@ -349,21 +388,14 @@ class Index:
         return lexical_weight(question, named=self._settings.named_lexical_weight,
                               plain=self._settings.plain_lexical_weight)
 
-    def _scorer(self, vector: np.ndarray) -> answering.SentenceScorer:
+    @staticmethod
+    def _scorer(view: CorpusView, vector: np.ndarray) -> answering.SentenceScorer:
+        """Sentence cosines from the vectors embedded at build time (sentences.py)."""
         def score(passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
-            return self._sentence_vectors(passage, spans) @ vector
+            if view.sentences is None:  # a view built by hand, not read from an index
+                return np.zeros(len(spans), dtype=np.float32)
+            return view.sentences.scores(view.row_of[passage.passage_id], vector)
         return score
-
-    def _sentence_vectors(self, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
-        """Sentence vectors of a passage, encoded once per process (passages recur often)."""
-        cached = self._sentence_cache.get(passage.passage_id)
-        if cached is None:
-            cached = self.encoder().encode([passage.text[a:b] for a, b in spans])
-            with self._cache_lock:
-                if len(self._sentence_cache) > self._settings.sentence_cache_entries:
-                    self._sentence_cache.clear()
-                self._sentence_cache[passage.passage_id] = cached
-        return cached
 
     def _stale_notice(self) -> tuple[str, ...]:
         """'The index is stale' while corpus files differ from the build (hashes are only

@@ -17,6 +17,7 @@ from askcorpus.errors import IndexFolderError
 from askcorpus.index_format import ModelInfo, make_manifest, write_generation
 from askcorpus.lexical import Lexical
 from askcorpus.passages import merge_footnotes, split_document
+from askcorpus.sentences import build_table
 from askcorpus.settings import Settings
 from askcorpus.types import Passage
 from askcorpus.view import lexical_text
@@ -37,6 +38,10 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
     vectors = encoder.encode([p.text for p in passages], progress=progress) if passages \
         else np.zeros((0, encoder.dim), dtype=np.float32)
+    texts = [p.text for p in passages]
+    sentences = build_table(texts, vectors,
+                            lambda batch: encoder.encode(batch, progress=progress)
+                            if batch else np.zeros((0, encoder.dim), dtype=np.float32))
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
@@ -46,7 +51,7 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
             with storage.new_generation(index_dir) as staging:
                 manifest = make_manifest(loaded, passages, model, settings,
                                          time.perf_counter() - started, version)
-                write_generation(staging, loaded, passages, vectors, lexical, manifest)
+                write_generation(staging, loaded, passages, vectors, lexical, sentences, manifest)
                 generation = storage.publish(index_dir, staging)
             yield generation
     except OSError as exc:

@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     _corpus_index(status)
     status.set_defaults(run=_status)
 
+    train = commands.add_parser("train", help="retrain the learned decisions from questions")
+    _corpus_index(train)
+    train.add_argument("--questions", default="train/questions.jsonl",
+                       help="training questions (never the evaluation set)")
+    train.add_argument("--off-topic", default="train/off_topic.jsonl",
+                       help="questions the corpus cannot answer at all (taught to abstain)")
+    train.add_argument("--out", default=None,
+                       help="folder for the models (default: the package's models/)")
+    train.set_defaults(run=_train)
+
     evaluate = commands.add_parser("eval", help="evaluate retrieval, sides and abstention")
     _corpus_index(evaluate)
     evaluate.add_argument("--questions", default="eval/questions.jsonl")
@@ -82,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="dev")
     evaluate.add_argument("--limit", type=int, default=None, help="first N questions only")
     evaluate.add_argument("--report", action="store_true", help="regenerate eval/REPORT.md")
+    evaluate.add_argument("--train-questions", default="train/questions.jsonl",
+                          help="training questions, for the cross-validation line")
+    evaluate.add_argument("--off-topic", default="train/off_topic.jsonl",
+                          help="off-topic training questions, added to every fold's training")
+    evaluate.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     evaluate.set_defaults(run=_eval)
     return parser
 
@@ -178,7 +193,17 @@ def _eval(args: argparse.Namespace) -> int:
 
     return report.run(questions=args.questions, corpus=args.corpus, index=args.index,
                       benchmark=args.benchmark, split=args.split, limit=args.limit,
-                      report=args.report)
+                      report=args.report,
+                      train_questions=None if args.no_cv else args.train_questions,
+                      off_topic=args.off_topic)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from askcorpus import training
+
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "models"
+    training.train(_open(args), args.questions, out, off_topic=args.off_topic)
+    return 0
 
 
 def _one_line(text: str) -> str:

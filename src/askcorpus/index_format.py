@@ -7,6 +7,7 @@ A generation folder (``storage.py`` owns the folders, ``CURRENT`` and the checks
     catalog.json      perspectives, contest parties, actors, example questions
     vectors.npy       the normalised passage vectors (float32, rows x dim)
     vectors.faiss     the same vectors in a FAISS inner-product index
+    sentence_*.npy    every passage's sentence spans and vectors (sentences.py)
     bm25/             the bm25s index (stems + exact words, see lexical.py)
     manifest.json     what built it and every artifact's SHA-256 (written last)
 
@@ -32,6 +33,7 @@ from askcorpus.corpus import Corpus, CorpusFile
 from askcorpus.dense import Dense
 from askcorpus.errors import CorruptIndexError, StaleIndexError
 from askcorpus.lexical import TOKENIZER, Lexical
+from askcorpus.sentences import SentenceTable
 from askcorpus.settings import Settings
 from askcorpus.types import Actor, Document, Passage, Perspective
 
@@ -40,6 +42,9 @@ PASSAGES = "passages.jsonl"
 CATALOG = "catalog.json"
 VECTORS = "vectors.npy"
 FAISS = "vectors.faiss"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 BM25 = "bm25"
 
 
@@ -160,6 +165,7 @@ class Generation:
     dense: Dense
     lexical: Lexical
     vectors: np.ndarray
+    sentences: SentenceTable
 
 
 def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
@@ -177,16 +183,19 @@ def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
 
 
 def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
-                     vectors: np.ndarray, lexical: Lexical, manifest: Manifest) -> None:
+                     vectors: np.ndarray, lexical: Lexical, sentences: SentenceTable,
+                     manifest: Manifest) -> None:
     """Write every artifact into ``staging``, the manifest last (through ``storage``)."""
     storage.write_bytes(staging / DOCUMENTS, _jsonl(
         [{**d.metadata(), "text": d.text} for d in corpus.documents]))
     storage.write_bytes(staging / PASSAGES, _jsonl([p.to_dict() for p in passages]))
     storage.write_bytes(staging / CATALOG, json.dumps(
         CatalogView.of(corpus.catalog).to_dict(), ensure_ascii=False, sort_keys=True).encode())
-    buffer = io.BytesIO()
-    np.save(buffer, vectors, allow_pickle=False)
-    storage.write_bytes(staging / VECTORS, buffer.getvalue())
+    for name, array in ((VECTORS, vectors), (SENTENCE_OFFSETS, sentences.offsets),
+                        (SENTENCE_SPANS, sentences.spans), (SENTENCE_VECTORS, sentences.vectors)):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        storage.write_bytes(staging / name, buffer.getvalue())
     storage.write_bytes(staging / FAISS, Dense.build(vectors).to_bytes())
     (staging / BM25).mkdir()
     with tempfile.TemporaryDirectory() as scratch:
@@ -201,7 +210,8 @@ def read_generation(index_dir: Path) -> Generation:
     folder = storage.current_generation(index_dir)
     raw = storage.read_manifest(folder)
     hint = storage.rebuild_hint(index_dir)
-    if raw.get("bm25", {}).get("tokenizer") != TOKENIZER:
+    if raw.get("bm25", {}).get("tokenizer") != TOKENIZER \
+            or SENTENCE_VECTORS not in raw.get("artifacts", {}):
         raise StaleIndexError(f"{index_dir} was built by an askcorpus that made its search "
                               f"words differently; {hint}.")
     try:
@@ -216,16 +226,25 @@ def read_generation(index_dir: Path) -> Generation:
     _verify_passages(folder, manifest, documents, passages, hint)
     dim, size = manifest.model.dim, len(passages)
     dense = Dense.load(folder / FAISS, dim=dim, size=size, hint=hint)
-    try:
-        vectors = np.load(folder / VECTORS, allow_pickle=False)
-    except ValueError as exc:
-        raise CorruptIndexError(f"{folder}/{VECTORS} cannot be read; {hint}.") from exc
+    vectors, offsets, spans, sentence_vectors = (
+        _load_array(folder / name, hint)
+        for name in (VECTORS, SENTENCE_OFFSETS, SENTENCE_SPANS, SENTENCE_VECTORS))
     if vectors.shape != (size, dim):
         raise CorruptIndexError(f"{folder}/{VECTORS} has shape {vectors.shape}, expected "
                                 f"{(size, dim)}; {hint}.")
+    sentences = SentenceTable(offsets, spans, sentence_vectors)
+    if (problem := sentences.check(size, dim)) is not None:
+        raise CorruptIndexError(f"{folder}: {problem}; {hint}.")
     lexical = Lexical.load(folder / BM25, size)
     return Generation(folder.name, manifest, documents, passages, catalog, dense, lexical,
-                      vectors)
+                      vectors, sentences)
+
+
+def _load_array(path: Path, hint: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise CorruptIndexError(f"{path} cannot be read; {hint}.") from exc
 
 
 def _jsonl(rows: list[dict[str, Any]]) -> bytes:

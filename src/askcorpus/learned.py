@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.answering import Retrieval, Verdict
+from askcorpus.answering import Retrieval, RuleJudge, Verdict
 from askcorpus.errors import ModelError
 from askcorpus.features import (
     QuestionTerms,
@@ -69,6 +69,16 @@ class Logistic:
                    float(data.get("threshold", 0.5)), dict(data.get("info", {})))
 
 
+_SHIPPED: list[Models] = []
+
+
+def shipped_models() -> Models:
+    """The models inside the package, read once per process."""
+    if not _SHIPPED:
+        _SHIPPED.append(Models.load())
+    return _SHIPPED[0]
+
+
 @dataclass(frozen=True)
 class Models:
     """The four learned decisions an answer uses."""
@@ -77,6 +87,12 @@ class Models:
     answerable: Logistic  # P(the corpus answers the question), over QUESTION_FEATURES
     contested: Logistic  # P(the contest parties disagree on it), over CONTEST_FEATURES
     asks_sides: Logistic  # P(the question asks for the parties' positions), over its vector
+
+    def fits(self, name: str, revision: str | None, dim: int) -> bool:
+        """Whether these models were trained on vectors of this embedding model."""
+        info = self.ranker.info
+        return (info.get("embedding_model"), info.get("embedding_revision"),
+                info.get("embedding_dim")) == (name, revision, dim)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -121,7 +137,8 @@ def score_candidates(models: Models, retrieval: Retrieval, view: CorpusView) -> 
              if c.row not in seen and not seen.add(c.row)]  # type: ignore[func-returns-value]
     candidates = (*retrieval.fused, *extra)
     features = candidate_matrix(terms, candidates, view,
-                                lexical_ceiling=retrieval.lexical_ceiling)
+                                lexical_ceiling=retrieval.lexical_ceiling,
+                                query=retrieval.vector)
     probs = models.ranker.probability(features) if len(candidates) else np.zeros(0)
     return Scored(terms, candidates, features, np.asarray(probs))
 
@@ -140,39 +157,55 @@ def side_best(scored: Scored, view: CorpusView) -> dict[str, list[tuple[float, C
     return {side: sorted(pairs, key=lambda pair: -pair[0]) for side, pairs in out.items()}
 
 
-def contest_features(models: Models, scored: Scored, retrieval: Retrieval,
-                     view: CorpusView, *, top: int = 10) -> np.ndarray:
+def contest_features(scored: Scored, view: CorpusView, *, asks_sides: float) -> np.ndarray:
+    """CONTEST_FEATURES: each contest party's best passage, and whether the question asks."""
     best = side_best(scored, view)
     parties = [p for p in view.contest_parties if p in view.corpus_sides]
-    top_rows = {c.row for c in sorted(zip(scored.probs.tolist(), scored.candidates,
-                                          strict=True), key=lambda pc: -pc[0])[:top]
-                for c in [c[1]]} if len(scored.candidates) else set()
-    party_probs = [best[p][0][0] if p in best else 0.0 for p in parties]
-    party_dense = [best[p][0][1].dense if p in best else 0.0 for p in parties]
-    in_top = sum(1 for p in parties if p in best and best[p][0][1].row in top_rows)
-    others = [pairs[0][0] for side, pairs in best.items() if side not in parties]
-    asks = (float(models.asks_sides.probability(retrieval.vector))
-            if retrieval.vector is not None else 0.0)
-    return contest_row(party_probs, party_dense, in_top, max(others, default=0.0), asks)
+    return contest_row([best[p][0][0] if p in best else 0.0 for p in parties], asks_sides)
+
+
+def asks_sides(models: Models, retrieval: Retrieval) -> float:
+    if retrieval.vector is None:
+        return 0.0
+    return float(models.asks_sides.probability(retrieval.vector))
+
+
+STAGES = ("rank", "answerable", "contested")
 
 
 @dataclass(frozen=True)
 class LearnedJudge:
-    """Rank, abstain and flag contested with the trained models (``askcorpus train``)."""
+    """Rank, abstain and flag contested with the trained models (``askcorpus train``).
+
+    ``stages`` names the decisions the models take; the others stay with ``fallback`` (the
+    hand-written rules), so an evaluation can show what each learned stage adds.
+    """
 
     models: Models
+    fallback: RuleJudge
+    stages: frozenset[str] = frozenset(STAGES)
 
     def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict:
         scored = score_candidates(self.models, retrieval, view)
+        rules = self.fallback.judge(retrieval, view)
         n = len(retrieval.fused)
-        order = np.argsort(-scored.probs[:n], kind="stable")
-        ranked = tuple(_with_score(retrieval.fused[i], float(scored.probs[i])) for i in order)
-        answerable = bool(n) and bool(self.models.answerable.decide(
-            question_features(scored, retrieval)))
+        if "rank" in self.stages:
+            order = np.argsort(-scored.probs[:n], kind="stable")
+            ranked = tuple(_with_score(retrieval.fused[i], float(scored.probs[i]))
+                           for i in order)
+        else:
+            ranked = rules.ranked
+        if "answerable" in self.stages:
+            answerable = bool(n) and bool(self.models.answerable.decide(
+                question_features(scored, retrieval)))
+        else:
+            answerable = rules.answerable
         if not answerable:
             return Verdict(ranked, False, {}, False)
-        contested = bool(self.models.contested.decide(
-            contest_features(self.models, scored, retrieval, view)))
+        if "contested" not in self.stages:
+            return Verdict(ranked, True, rules.sides, rules.contested)
+        contested = bool(self.models.contested.decide(contest_features(
+            scored, view, asks_sides=asks_sides(self.models, retrieval))))
         sides = {}
         for side, pairs in side_best(scored, view).items():
             is_party = side in view.contest_parties

@@ -168,3 +168,8 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence of a passage's text; the whole text if none is found."""
+    return [(s.start, s.end) for b in blocks(text) for s in sentences(text, b)] or [(0, len(text))]

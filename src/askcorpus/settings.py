@@ -56,11 +56,12 @@ class Settings:
     side_max_rank: int = 10
     asked_side_min_dense: float = 0.50
 
+    # --- who decides answers: the trained models ("learned", models/README.md) or the
+    # hand-written rules of answering.py ("rules", the 0.1 release).
+    judge: str = "learned"
+
     # --- highlights: a sentence shorter than this is a heading or a fragment, not an answer.
     min_highlight_words: int = 4
-
-    # --- memory: sentence vectors cached per process (passages recur across questions).
-    sentence_cache_entries: int = 50_000
 
     def with_model(self, model: str | None) -> Settings:
         """These settings with ``model`` in place of the default (``None`` keeps it)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from askcorpus.passages import merge_footnotes, references_for
 from askcorpus.query import check_filter
+from askcorpus.sentences import SentenceTable
 from askcorpus.types import (
     UNLABELED,
     Actor,
@@ -30,8 +31,10 @@ class CorpusView:
     contest_parties: tuple[str, ...]
     actors: dict[str, Actor]
     examples: tuple[str, ...] = ()
+    sentences: SentenceTable | None = None
     corpus_sides: frozenset[str] = frozenset()
     actor_titles: dict[str, str] = field(default_factory=dict)
+    row_of: dict[str, int] = field(default_factory=dict, repr=False)
     _by_doc: dict[str, tuple[Passage, ...]] = field(default_factory=dict, repr=False)
     _footnotes: dict[str, dict[int, Passage]] = field(default_factory=dict, repr=False)
     _searchable: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
@@ -40,7 +43,8 @@ class CorpusView:
     @classmethod
     def of(cls, passages: Sequence[Passage], documents: Iterable[Document],
            perspectives: Iterable[Perspective], contest_parties: Sequence[str],
-           actors: Sequence[Actor], examples: Sequence[str] = ()) -> CorpusView:
+           actors: Sequence[Actor], examples: Sequence[str] = (),
+           sentences: SentenceTable | None = None) -> CorpusView:
         passages = tuple(passages)
         by_doc: dict[str, list[Passage]] = {}
         for p in passages:
@@ -49,9 +53,10 @@ class CorpusView:
         return cls(
             passages=passages, documents={d.doc_id: d for d in documents}, perspectives=sides,
             contest_parties=tuple(contest_parties), actors={a.name: a for a in actors},
-            examples=tuple(examples),
+            examples=tuple(examples), sentences=sentences,
             corpus_sides=frozenset(p.perspective for p in passages),
             actor_titles={a.name: a.title for a in actors},
+            row_of={p.passage_id: i for i, p in enumerate(passages)},
             _by_doc={doc: tuple(ps) for doc, ps in by_doc.items()},
             _footnotes={doc: merge_footnotes(ps) for doc, ps in by_doc.items()},
             _searchable=np.array([p.kind != "footnote" for p in passages], dtype=bool),

@@ -8,7 +8,7 @@ from typing import Any
 
 from askcorpus.api import open_index
 from askcorpus.errors import CorpusError
-from askcorpus.evaluation import perspectrum, seeds
+from askcorpus.evaluation import learning, perspectrum, seeds
 from askcorpus.evaluation.tables import machine
 
 # Relative to the folder of the questions file (eval/): results/, REPORT.md, the gold file.
@@ -38,10 +38,13 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
         benchmark: str | Path | None = None, split: str = "dev", limit: int | None = None,
-        report: bool = False) -> int:
+        report: bool = False, train_questions: str | Path | None = None,
+        off_topic: str | Path | None = None) -> int:
     """`askcorpus eval`: the seed evaluation, or with ``benchmark`` the Perspectrum benchmark.
 
-    ``corpus`` is the folder the seed index is built from when it is missing or stale.
+    ``corpus`` is the folder the seed index is built from when it is missing or stale;
+    with ``train_questions`` (a file that exists), the full system is also cross-validated
+    over the training and evaluation questions together.
     """
     if not Path(questions).is_file():
         raise CorpusError(f"No question file at {questions}; pass the path of a question file "
@@ -59,7 +62,14 @@ def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
         rows = seeds.load_jsonl(questions, limit)
         gold_rows = seeds.load_jsonl(gold_file) if gold_file.is_file() else []
         seed = seeds.evaluate(opened, rows, attribution_rows=gold_rows,
+                              judges=learning.stage_judges(opened),
                               log=lambda line: print(line, flush=True))
+        if train_questions is not None and Path(train_questions).is_file() and limit is None:
+            extra = seeds.load_jsonl(off_topic) if off_topic and Path(off_topic).is_file() \
+                else []
+            seed["cross_validation"] = learning.cross_validate(
+                opened, [*seeds.load_jsonl(train_questions), *rows], always_train=extra,
+                log=lambda line: print(line, flush=True))
         (results / "latest.json").write_text(json.dumps(seed, indent=2, ensure_ascii=False))
         seeds.print_results(seed, results / "latest.json")
         bench = _read(results / f"perspectrum-{split}.json")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from askcorpus.answering import Judge
 from askcorpus.api import Index
 from askcorpus.errors import CorpusError
 from askcorpus.evaluation.metrics import (
@@ -60,7 +61,7 @@ def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
     answerable = [o for o in outcomes if o.question["answerable"]]
     contested = [o for o in answerable if o.question["contested"]]
     unanswerable = [o for o in outcomes if not o.question["answerable"]]
-    full = config == "full"
+    full = any(o.status is not None for o in outcomes)
     out: dict[str, Any] = {m: mean(o.scores[m] for o in answerable) for m in RANKING}
     out["side_recall"] = mean(side_recall(o.question["sides"], o.sides) for o in contested)
     out["side_recall_answerable"] = mean(side_recall(o.question["sides"], o.sides)
@@ -85,7 +86,7 @@ def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[d
     """Why each question fell short, one row per (configuration, question, reason)."""
     rows = []
     for o in outcomes:
-        q, full = o.question, o.config == "full"
+        q, full = o.question, o.status is not None
 
         def add(reason: str, detail: str, o: Outcome = o, q: dict = q) -> None:
             rows.append({"config": o.config, "id": o.qid, "type": q["type"], "reason": reason,
@@ -130,11 +131,14 @@ def _valid(index: Index, citations: Iterable[Any]) -> tuple[int, int]:
                for c in citations)
     return good, len(citations)
 
-def run_question(index: Index, question: dict[str, Any], config: str) -> Outcome:
+def run_question(index: Index, question: dict[str, Any], config: str,
+                 judge: Judge | None = None) -> Outcome:
+    """One question through one configuration: a retrieval mode, or an answer (``full``, or
+    any configuration given a ``judge``)."""
     text = question["question"]
     started = time.perf_counter()
-    if config == "full":
-        answer = index.ask(text, k=K, mode="full")
+    if config == "full" or judge is not None:
+        answer = (index.with_judge(judge) if judge else index).ask(text, k=K, mode="full")
         seconds = time.perf_counter() - started
         citations, status = list(answer.citations), answer.status
         sides = set(answer.sides_map) if status != "no_answer" else set()
@@ -185,8 +189,16 @@ def coverage(index: Index, gold: dict[str, list[Gold]]) -> dict[str, Any]:
 
 def evaluate(index: Index, questions: Sequence[dict[str, Any]], *,
              configs: Sequence[str] = CONFIGS, attribution_rows: Sequence[dict] = (),
+             judges: Mapping[str, Judge] | None = None,
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every configuration on every question; returns the JSON-ready results."""
+    """Every configuration on every question; returns the JSON-ready results.
+
+    ``judges`` names answer configurations beyond ``full`` (the index's own judge): the
+    previous release's rules, or the learned stages one at a time.
+    """
+    judges = dict(judges or {})
+    configs = [c for c in configs if c != "full"] + [c for c in judges if c not in configs] \
+        + (["full"] if "full" in configs else [])
     started, generation = time.perf_counter(), index.generation
     gold = {q["id"]: gold_spans(index, q) for q in questions}
     qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
@@ -194,7 +206,7 @@ def evaluate(index: Index, questions: Sequence[dict[str, Any]], *,
     results: dict[str, Any] = {"configs": {}, "by_type": {}, "failures": [], "per_question": [],
                                "coverage": coverage(index, gold)}
     for config in configs:
-        outcomes = [run_question(index, q, config) for q in questions]
+        outcomes = [run_question(index, q, config, judges.get(config)) for q in questions]
         per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
                                             for o in outcomes})
         for o in outcomes:

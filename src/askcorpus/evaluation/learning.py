@@ -1,0 +1,71 @@
+"""Learned stages under evaluation: one row per stage, and k-fold cross-validation.
+
+Held-out: the shipped models were trained on ``train/questions.jsonl`` only, so scoring
+``eval/questions.jsonl`` with them is a held-out figure. Cross-validation: the training and
+evaluation questions together, split in k folds; each fold is answered by models trained on
+the other folds (from scratch, with the same recipe as ``askcorpus train``), and the answers
+of all folds are scored together. A large gap between the two lines means the models fit
+their questions rather than the task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from askcorpus.answering import Judge, RuleJudge
+from askcorpus.api import Index
+from askcorpus.evaluation.metrics import credit, ranking_metrics
+from askcorpus.evaluation.seeds import gold_spans, run_question, summarize
+from askcorpus.learned import LearnedJudge, Models, shipped_models
+from askcorpus.training import FOLDS, examples, fit, untrained
+
+RULES = "rules (0.1)"
+RANK = "+ learned rank"
+ABSTAIN = "+ learned no-answer"
+
+
+def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]:
+    """The previous release's rules, then the learned stages added one at a time."""
+    models = models or shipped_models()
+    rules = RuleJudge(index.settings)
+    return {RULES: rules,
+            RANK: LearnedJudge(models, rules, frozenset({"rank"})),
+            ABSTAIN: LearnedJudge(models, rules, frozenset({"rank", "answerable"}))}
+
+
+def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: int = FOLDS,
+                   always_train: Sequence[dict[str, Any]] = (),
+                   log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The full system's figures when every question is answered by models that never saw it.
+
+    Questions are dealt to folds in file order (id order), so each fold mixes every
+    document and question type; ``always_train`` questions (off-topic ones) join every
+    fold's training and are never scored.
+    """
+    started = time.perf_counter()
+    untrained_models = untrained(index.manifest.model.dim)
+    data = examples(index, questions, untrained_models)
+    extra = examples(index, always_train, untrained_models)
+    fold_of = [i % folds for i in range(len(questions))]
+    outcomes = []
+    for k in range(folds):
+        train = [e for e, f in zip(data, fold_of, strict=True) if f != k] + extra
+        models, _ = fit(train, index.view)
+        judge = LearnedJudge(models, RuleJudge(index.settings))
+        outcomes += [run_question(index, q, "cv", judge)
+                     for q, f in zip(questions, fold_of, strict=True) if f == k]
+        if log:
+            log(f"cross-validation fold {k + 1}/{folds}: {len(train)} training questions")
+    gold = {q["id"]: gold_spans(index, q) for q in questions}
+    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
+    per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
+                                        for o in outcomes})
+    for o in outcomes:
+        o.scores = per_query.get(o.qid, {})
+    held_out_ids = {q["id"] for q in questions if not q["id"].startswith("t")}
+    return {"all": summarize(outcomes, "cv"),
+            "eval_questions": summarize([o for o in outcomes if o.qid in held_out_ids], "cv"),
+            "folds": folds, "questions": len(questions),
+            "seconds": round(time.perf_counter() - started, 1)}

@@ -1,0 +1,269 @@
+"""Training: fit the learned decisions from question files, deterministically, in numpy.
+
+``askcorpus train`` reads ``train/questions.jsonl`` (never ``eval/questions.jsonl``), runs
+every question through the index's retrieval, labels each candidate passage by whether it
+overlaps a gold quote, and fits four standardised L2 logistic regressions with Newton's
+method (IRLS; the same optimum every run, no random seed needed):
+
+* ranker: P(passage answers the question) over candidate features;
+* asks_sides: P(the question asks for the parties' positions) over the question vector;
+* answerable: P(the corpus answers it) over question features built from *out-of-fold*
+  ranker probabilities (a model scored on its own training questions would look surer
+  than it will be on new ones);
+* contested: P(the contest parties disagree) over each party's best out-of-fold relevance
+  and the out-of-fold asks_sides probability.
+
+Decision thresholds are chosen on out-of-fold predictions of the training questions only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from askcorpus.answering import Retrieval
+from askcorpus.api import Index
+from askcorpus.errors import CorpusError
+from askcorpus.features import CANDIDATE_FEATURES, CONTEST_FEATURES, QUESTION_FEATURES
+from askcorpus.learned import (
+    NAMES,
+    Logistic,
+    Models,
+    Scored,
+    contest_features,
+    question_features,
+    score_candidates,
+)
+from askcorpus.types import Passage
+from askcorpus.view import CorpusView
+
+FOLDS = 5
+# L2 strengths (on standardised features): mild for the few-feature models, strong for the
+# 384 question-vector weights that only a few hundred questions inform.
+L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 100.0}
+# Abstention is asymmetric: throwing away a found answer costs more than showing a weak one
+# with its citation, so the threshold keeps out-of-fold false abstention at most this.
+MAX_FALSE_ABSTENTION = 0.04
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question with what retrieval found and which candidates hold its evidence."""
+
+    question: dict[str, Any]
+    retrieval: Retrieval
+    scored: Scored  # candidates and features (probs from whichever ranker scored them)
+    labels: np.ndarray  # 1 where the candidate overlaps a gold quote
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
+                 iterations: int = 50) -> Logistic:
+    """L2-regularised logistic regression by Newton's method on standardised features."""
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0  # the intercept is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (p - y) + penalty * w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]))
+
+
+def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) -> list[Example]:
+    """Retrieval, candidate features and gold labels for every question (probs: ``models``)."""
+    out = []
+    for q in questions:
+        retrieval = index.retrieve(q["question"], k=10)
+        scored = score_candidates(models, retrieval, index.view)
+        spans = _gold_spans(index, q)
+        labels = np.array([_overlaps(index.view.passages[c.row], spans)
+                           for c in scored.candidates], dtype=np.float64)
+        out.append(Example(q, retrieval, scored, labels))
+    return out
+
+
+def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
+        model_stamp: dict[str, Any] | None = None,
+        log: Callable[[str], None] | None = None) -> tuple[Models, dict[str, Any]]:
+    """The four models trained on ``data``, and their out-of-fold figures.
+
+    ``model_stamp`` names the embedding model whose vectors the features were computed with
+    (the models apply only to indexes built with it).
+    """
+    model_stamp = model_stamp or {}
+    fold_of = np.arange(len(data)) % folds
+    ranker = _fit_ranker(data)
+    fold_rankers = [_fit_ranker([e for e, f in zip(data, fold_of, strict=True) if f != k])
+                    for k in range(folds)]
+    oof = [_rescore(e.scored, fold_rankers[f]) for e, f in zip(data, fold_of, strict=True)]
+    labels = np.concatenate([e.labels for e in data])
+    ranker = _with(ranker, threshold=_f1_threshold(np.concatenate([s.probs for s in oof]),
+                                                   labels))
+
+    vectors = np.array([e.retrieval.vector for e in data])
+    contested = np.array([float(e.question["contested"]) for e in data])
+    asks = fit_logistic(vectors, contested, l2=L2["asks_sides"],
+                        names=[f"v{i}" for i in range(vectors.shape[1])])
+    oof_asks = _out_of_fold(vectors, contested, fold_of, L2["asks_sides"], asks.features)
+
+    answerable = np.array([float(e.question["answerable"]) for e in data])
+    q_x = np.array([question_features(s, e.retrieval) for s, e in zip(oof, data, strict=True)])
+    abstain = fit_logistic(q_x, answerable, l2=L2["answerable"], names=QUESTION_FEATURES)
+    oof_answerable = _out_of_fold(q_x, answerable, fold_of, L2["answerable"],
+                                  QUESTION_FEATURES)
+    abstain = _with(abstain, threshold=_abstention_threshold(oof_answerable, answerable))
+
+    # Contested is decided only for questions that are answered.
+    keep = answerable == 1
+    c_x = np.array([contest_features(s, view, asks_sides=a)
+                    for s, a in zip(oof, oof_asks, strict=True)])[keep]
+    contest = fit_logistic(c_x, contested[keep], l2=L2["contested"], names=CONTEST_FEATURES)
+    oof_contest = _out_of_fold(c_x, contested[keep], fold_of[keep], L2["contested"],
+                               CONTEST_FEATURES)
+    contest = _with(contest, threshold=_f1_threshold(oof_contest, contested[keep]))
+
+    figures = {"questions": len(data), "candidates": len(labels),
+               "relevant_candidates": int(labels.sum()),
+               "ranker_oof_hit@5": _hit_at(oof, data, 5),
+               "ranker_threshold": round(ranker.threshold, 4),
+               "answerable_threshold": round(abstain.threshold, 4),
+               "contested_threshold": round(contest.threshold, 4)}
+    if log:
+        log(f"trained on {len(data)} questions: " + json.dumps(figures))
+    stamp = {"trained_on": len(data), "folds": folds, **model_stamp}
+    return Models(_with(ranker, info=stamp), _with(abstain, info=stamp),
+                  _with(contest, info=stamp), _with(asks, info=stamp)), figures
+
+
+def _fit_ranker(data: Sequence[Example]) -> Logistic:
+    x = np.concatenate([e.scored.features for e in data])
+    y = np.concatenate([e.labels for e in data])
+    return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES)
+
+
+def _rescore(scored: Scored, ranker: Logistic) -> Scored:
+    probs = ranker.probability(scored.features) if len(scored.features) else np.zeros(0)
+    return replace(scored, probs=np.asarray(probs))
+
+
+def _out_of_fold(x: np.ndarray, y: np.ndarray, fold_of: np.ndarray, l2: float,
+                 names: Sequence[str]) -> np.ndarray:
+    """Each row's probability from a model fitted without the row's fold."""
+    out = np.zeros(len(x))
+    for k in np.unique(fold_of):
+        held = fold_of == k
+        out[held] = fit_logistic(x[~held], y[~held], l2=l2, names=names).probability(x[held])
+    return out
+
+
+def _f1_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold that maximises F1 on these (out-of-fold) predictions."""
+    best, chosen = -1.0, 0.5
+    for t in np.unique(np.round(probs, 3)):
+        predicted = probs >= t
+        tp = float((predicted & (labels == 1)).sum())
+        f1 = 2 * tp / (predicted.sum() + labels.sum()) if tp else 0.0
+        if f1 > best:
+            best, chosen = f1, float(t)
+    return chosen
+
+
+def _abstention_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest threshold whose false abstention on answerable questions stays in bound."""
+    candidates = sorted(np.unique(np.round(probs, 3)), reverse=True)
+    for t in candidates:
+        if float((probs[answerable == 1] < t).mean()) <= MAX_FALSE_ABSTENTION:
+            return float(t)
+    return 0.0
+
+
+def _hit_at(scored: Sequence[Scored], data: Sequence[Example], n: int) -> float:
+    """Share of answerable questions with a gold passage among the first n fused candidates,
+    ordered by learned relevance."""
+    hits = []
+    for s, e in zip(scored, data, strict=True):
+        if not e.question["answerable"]:
+            continue
+        fused = len(e.retrieval.fused)
+        order = np.argsort(-s.probs[:fused], kind="stable")[:n]
+        hits.append(float(e.labels[order].max()) if len(order) else 0.0)
+    return round(float(np.mean(hits)), 4) if hits else 0.0
+
+
+def _with(model: Logistic, **changes: Any) -> Logistic:
+    return replace(model, **changes)
+
+
+def _gold_spans(index: Index, question: dict[str, Any]) -> list[tuple[str, int, int]]:
+    spans = []
+    for ev in question["evidence"]:
+        start = index.document(ev["doc"]).text.find(ev["quote"])
+        if start < 0:
+            raise CorpusError(f"{question['id']}: evidence quote not found in {ev['doc']}: "
+                              f"{ev['quote'][:60]!r}; the questions and the corpus disagree.")
+        spans.append((ev["doc"], start, start + len(ev["quote"])))
+    return spans
+
+
+def _overlaps(passage: Passage, spans: Sequence[tuple[str, int, int]]) -> bool:
+    return any(doc == passage.doc_id and start < passage.end and passage.start < end
+               for doc, start, end in spans)
+
+
+def load_questions(path: str | Path) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    if not rows:
+        raise CorpusError(f"{path} holds no questions; pass a JSON Lines question file.")
+    return rows
+
+
+def train(index: Index, questions: str | Path, out: Path, *,
+          off_topic: str | Path | None = None,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
+    """`askcorpus train`: fit every model on ``questions`` (plus the ``off_topic`` ones, which
+    the corpus cannot answer at all) and write them to ``out``."""
+    started = time.perf_counter()
+    rows = load_questions(questions) + (load_questions(off_topic) if off_topic else [])
+    data = examples(index, rows, untrained(index.manifest.model.dim))
+    models, figures = fit(data, index.view, model_stamp=embedding_stamp(index), log=log)
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    models.save(out)
+    (out / "training.json").write_text(json.dumps(
+        {**figures, "questions_file": str(questions), "index_passages":
+         index.manifest.counts.passages, "model": index.manifest.model.name}, indent=1) + "\n",
+        encoding="utf-8")
+    log(f"Wrote {', '.join(n for n in NAMES)} to {out} in {figures['seconds']} s")
+    return figures
+
+
+def untrained(dim: int) -> Models:
+    """Models with every weight zero: enough to compute features before any training."""
+    def zero(names: Sequence[str]) -> Logistic:
+        n = len(names)
+        return Logistic(tuple(names), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    return Models(zero(CANDIDATE_FEATURES), zero(QUESTION_FEATURES), zero(CONTEST_FEATURES),
+                  zero([f"v{i}" for i in range(dim)]))
+
+
+def embedding_stamp(index: Index) -> dict[str, Any]:
+    """The embedding model an index was built with, as the learned models record it."""
+    model = index.manifest.model
+    return {"embedding_model": model.name, "embedding_revision": model.revision,
+            "embedding_dim": model.dim}
