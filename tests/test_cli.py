@@ -204,3 +204,17 @@ def test_pdf_citations_carry_page_numbers(tmp_path: Path) -> None:
         assert c["location"].startswith(f"{pages}, ")
     pages = {c.page_end for c in index.search("southern council gates opened", k=3)}
     assert pages and max(pages) >= 2  # not everything is on page 1
+
+
+def test_build_says_what_it_inferred_and_how_to_declare_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = write_corpus(tmp_path / "corpus", {
+        "council.md": "# Council votes on the water plan\n\nThe council met on Tuesday. "
+                      "\"We will not allow it,\" said Minister Jane Doe.\n"})
+    code = cli.main(["build", "--corpus", str(corpus), "--index", str(tmp_path / "index"),
+                     "--model", "hash:64"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Inferred from the files (1 documents not in catalog.toml)" in out
+    assert "council.md: title 'Council votes on the water plan'" in out
+    assert "[[documents]]" in out and 'file = "council.md"' in out

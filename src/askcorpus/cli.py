@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="training questions (never the evaluation set)")
     train.add_argument("--off-topic", default="train/off_topic.jsonl",
                        help="questions the corpus cannot answer at all (taught to abstain)")
+    train.add_argument("--perspectrum", default="../shared/perspectrum",
+                       help="a Perspectrum folder whose train claims teach relevance "
+                            "('' to leave it out)")
     train.add_argument("--out", default=None,
                        help="folder for the models (default: the package's models/)")
     train.set_defaults(run=_train)
@@ -96,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="training questions, for the cross-validation line")
     evaluate.add_argument("--off-topic", default="train/off_topic.jsonl",
                           help="off-topic training questions, added to every fold's training")
+    evaluate.add_argument("--train-perspectrum", default="../shared/perspectrum",
+                          help="Perspectrum folder whose train claims join every fold's training")
     evaluate.add_argument("--no-cv", action="store_true", help="skip cross-validation")
     evaluate.set_defaults(run=_eval)
     return parser
@@ -120,7 +125,29 @@ def _build(args: argparse.Namespace) -> int:
     print(f"Built {args.index} ({index.generation}): {manifest.counts.documents} documents, "
           f"{manifest.counts.passages} passages in {manifest.build_seconds:.1f} s "
           f"with {manifest.model.name}.")
+    _print_inferred(Path(args.corpus), index)
     return 0
+
+
+def _print_inferred(corpus: Path, index: Index) -> None:
+    """What the catalog does not declare and askcorpus read from the files themselves."""
+    from askcorpus.catalog import load_catalog
+
+    catalog = load_catalog(corpus)
+    inferred = [d for d in index.documents() if catalog.entry_for(d.path) is None
+                and not d.path.endswith(".jsonl")]  # a JSONL row states its own metadata
+    if not inferred:
+        return
+    print(f"Inferred from the files ({len(inferred)} documents not in catalog.toml):")
+    for doc in inferred[:20]:
+        known = ", ".join(f"{k} {v!r}" for k, v in (("title", doc.title), ("date", doc.date),
+                                                      ("publisher", doc.publisher)) if v)
+        print(f"  {doc.path}: {known}")
+    if len(inferred) > 20:
+        print(f"  … and {len(inferred) - 20} more")
+    print(f"To correct or complete them, declare them in {corpus / 'catalog.toml'}:\n"
+          f'  [[documents]]\n  file = "{inferred[0].path}"\n  title = "…"\n'
+          '  publisher = "…"\n  date = "YYYY-MM-DD"\n  perspective = "…"')
 
 
 def _open(args: argparse.Namespace, **options: object) -> Index:
@@ -195,14 +222,15 @@ def _eval(args: argparse.Namespace) -> int:
                       benchmark=args.benchmark, split=args.split, limit=args.limit,
                       report=args.report,
                       train_questions=None if args.no_cv else args.train_questions,
-                      off_topic=args.off_topic)
+                      off_topic=args.off_topic, perspectrum_train=args.train_perspectrum)
 
 
 def _train(args: argparse.Namespace) -> int:
     from askcorpus import training
 
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "models"
-    training.train(_open(args), args.questions, out, off_topic=args.off_topic)
+    training.train(_open(args), args.questions, out, off_topic=args.off_topic,
+                   perspectrum=args.perspectrum or None)
     return 0
 
 

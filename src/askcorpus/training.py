@@ -19,6 +19,7 @@ Decision thresholds are chosen on out-of-fold predictions of the training questi
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -28,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from askcorpus.answering import Retrieval
-from askcorpus.api import Index
-from askcorpus.errors import CorpusError
+from askcorpus.api import Index, build, open_index
+from askcorpus.errors import CorpusError, IndexFolderError
 from askcorpus.features import CANDIDATE_FEATURES, CONTEST_FEATURES, QUESTION_FEATURES
+from askcorpus.hashing import sha256_file
 from askcorpus.learned import (
     NAMES,
     Logistic,
@@ -44,9 +46,14 @@ from askcorpus.types import Passage
 from askcorpus.view import CorpusView
 
 FOLDS = 5
+OTHER_CORPUS_WEIGHT = 0.3
+BENCHMARK_CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
 # L2 strengths (on standardised features): mild for the few-feature models, strong for the
 # 384 question-vector weights that only a few hundred questions inform.
 L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 100.0}
+# The direction each QUESTION_FEATURE must push "the corpus answers this": more relevance,
+# closeness and exact-word support for, names and figures of the question missing against.
+ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1)
 # Abstention is asymmetric: throwing away a found answer costs more than showing a weak one
 # with its citation, so the threshold keeps out-of-fold false abstention at most this.
 MAX_FALSE_ABSTENTION = 0.04
@@ -60,12 +67,17 @@ class Example:
     retrieval: Retrieval
     scored: Scored  # candidates and features (probs from whichever ranker scored them)
     labels: np.ndarray  # 1 where the candidate overlaps a gold quote
+    sides_labelled: bool = True  # whether "contested" means something for its corpus
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
-                 iterations: int = 50) -> Logistic:
-    """L2-regularised logistic regression by Newton's method on standardised features."""
+                 weights: np.ndarray | None = None, iterations: int = 50) -> Logistic:
+    """L2-regularised logistic regression by Newton's method on standardised features.
+
+    ``weights`` (one per row, default 1) count a row that many times in the likelihood.
+    """
     x = np.asarray(x, dtype=np.float64)
+    weights = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
@@ -75,13 +87,33 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str
     penalty[-1] = 0.0  # the intercept is not shrunk
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        gradient = z.T @ (p - y) + penalty * w
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        gradient = z.T @ (weights * (p - y)) + penalty * w
+        hessian = (z * (weights * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if float(np.abs(step).max()) < 1e-8:
             break
     return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]))
+
+
+def fit_monotone(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
+                 signs: Sequence[int]) -> Logistic:
+    """A logistic regression whose every weight has the sign we know it must have.
+
+    A feature whose fitted weight comes out the wrong way round (more exact-word support
+    making an answer *less* likely, say) is learning how the training questions were written,
+    not the task: it is dropped (weight 0) and the rest refitted, until every sign holds.
+    """
+    keep = list(range(len(names)))
+    while True:
+        model = fit_logistic(x[:, keep], y, l2=l2, names=[names[i] for i in keep])
+        wrong = [i for i, w in zip(keep, model.coef, strict=True) if w * signs[i] < 0]
+        if not wrong:
+            break
+        keep = [i for i in keep if i not in wrong]
+    coef, mean, scale = np.zeros(len(names)), np.zeros(len(names)), np.ones(len(names))
+    coef[keep], mean[keep], scale[keep] = model.coef, model.mean, model.scale
+    return Logistic(tuple(names), mean, scale, coef, model.intercept)
 
 
 def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) -> list[Example]:
@@ -115,23 +147,28 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
     ranker = _with(ranker, threshold=_f1_threshold(np.concatenate([s.probs for s in oof]),
                                                    labels))
 
+    # Whether a question asks for the parties' positions is learned where parties exist.
+    sided = np.array([e.sides_labelled for e in data])
     vectors = np.array([e.retrieval.vector for e in data])
     contested = np.array([float(e.question["contested"]) for e in data])
-    asks = fit_logistic(vectors, contested, l2=L2["asks_sides"],
+    asks = fit_logistic(vectors[sided], contested[sided], l2=L2["asks_sides"],
                         names=[f"v{i}" for i in range(vectors.shape[1])])
-    oof_asks = _out_of_fold(vectors, contested, fold_of, L2["asks_sides"], asks.features)
+    oof_asks = np.zeros(len(data))
+    oof_asks[sided] = _out_of_fold(vectors[sided], contested[sided], fold_of[sided],
+                                   L2["asks_sides"], asks.features)
 
     answerable = np.array([float(e.question["answerable"]) for e in data])
     q_x = np.array([question_features(s, e.retrieval) for s, e in zip(oof, data, strict=True)])
-    abstain = fit_logistic(q_x, answerable, l2=L2["answerable"], names=QUESTION_FEATURES)
+    abstain = fit_monotone(q_x, answerable, l2=L2["answerable"], names=QUESTION_FEATURES,
+                           signs=ANSWERABLE_SIGNS)
     oof_answerable = _out_of_fold(q_x, answerable, fold_of, L2["answerable"],
-                                  QUESTION_FEATURES)
+                                  QUESTION_FEATURES, signs=ANSWERABLE_SIGNS)
     abstain = _with(abstain, threshold=_abstention_threshold(oof_answerable, answerable))
 
-    # Contested is decided only for questions that are answered.
-    keep = answerable == 1
-    c_x = np.array([contest_features(s, view, asks_sides=a)
-                    for s, a in zip(oof, oof_asks, strict=True)])[keep]
+    # Contested is decided only for questions that are answered, in a corpus with parties.
+    keep = (answerable == 1) & sided
+    c_x = np.array([contest_features(oof[i], view, asks_sides=float(oof_asks[i]))
+                    for i in np.flatnonzero(keep)])
     contest = fit_logistic(c_x, contested[keep], l2=L2["contested"], names=CONTEST_FEATURES)
     oof_contest = _out_of_fold(c_x, contested[keep], fold_of[keep], L2["contested"],
                                CONTEST_FEATURES)
@@ -151,9 +188,17 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
 
 
 def _fit_ranker(data: Sequence[Example]) -> Logistic:
+    """Candidates of questions from other corpora (Perspectrum claims) count for
+    OTHER_CORPUS_WEIGHT of the seed questions' weight in all, so they teach what transfers
+    without outvoting the corpus the models answer."""
     x = np.concatenate([e.scored.features for e in data])
     y = np.concatenate([e.labels for e in data])
-    return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES)
+    own = sum(len(e.labels) for e in data if e.sides_labelled)
+    other = sum(len(e.labels) for e in data if not e.sides_labelled)
+    share = OTHER_CORPUS_WEIGHT * own / other if other else 1.0
+    weights = np.concatenate([np.full(len(e.labels), 1.0 if e.sides_labelled else share)
+                              for e in data])
+    return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES, weights=weights)
 
 
 def _rescore(scored: Scored, ranker: Logistic) -> Scored:
@@ -162,12 +207,15 @@ def _rescore(scored: Scored, ranker: Logistic) -> Scored:
 
 
 def _out_of_fold(x: np.ndarray, y: np.ndarray, fold_of: np.ndarray, l2: float,
-                 names: Sequence[str]) -> np.ndarray:
+                 names: Sequence[str], signs: Sequence[int] | None = None) -> np.ndarray:
     """Each row's probability from a model fitted without the row's fold."""
     out = np.zeros(len(x))
     for k in np.unique(fold_of):
         held = fold_of == k
-        out[held] = fit_logistic(x[~held], y[~held], l2=l2, names=names).probability(x[held])
+        model = (fit_monotone(x[~held], y[~held], l2=l2, names=names, signs=signs)
+                 if signs is not None else
+                 fit_logistic(x[~held], y[~held], l2=l2, names=names))
+        out[held] = model.probability(x[held])
     return out
 
 
@@ -225,6 +273,50 @@ def _overlaps(passage: Passage, spans: Sequence[tuple[str, int, int]]) -> bool:
                for doc, start, end in spans)
 
 
+def claim_examples(index: Index, claims: Sequence[dict[str, Any]], models: Models
+                   ) -> list[Example]:
+    """Perspectrum-style claims (``relevant``: passage id -> stance) as ranking examples.
+
+    Every perspective that supports or undermines the claim is a passage that answers it;
+    the benchmark's corpus has no contest parties, so these examples teach relevance and
+    abstention, never "contested".
+    """
+    out = []
+    for claim in claims:
+        retrieval = index.retrieve(claim["text"], k=10)
+        scored = score_candidates(models, retrieval, index.view)
+        relevant = claim["relevant"]
+        labels = np.array([index.view.passages[c.row].doc_id in relevant
+                           for c in scored.candidates], dtype=np.float64)
+        question = {"id": claim["id"], "question": claim["text"], "answerable": True,
+                    "contested": False, "evidence": [], "sides": [], "type": "claim"}
+        out.append(Example(question, retrieval, scored, labels, sides_labelled=False))
+    return out
+
+
+def benchmark_index(folder: str | Path, cache: Path = BENCHMARK_CACHE) -> tuple[Index, bool]:
+    """The index of a Perspectrum folder's corpus.jsonl, reused while the file is unchanged."""
+    source = Path(folder) / "corpus.jsonl"
+    if not source.is_file():
+        raise CorpusError(f"No corpus.jsonl in {folder}; pass a Perspectrum folder such as "
+                          "../shared/perspectrum.")
+    corpus, index_dir = cache / "corpus", cache / "index"
+    copy = corpus / "corpus.jsonl"
+    corpus.mkdir(parents=True, exist_ok=True)
+    if not copy.is_file() or sha256_file(copy) != sha256_file(source):
+        shutil.copyfile(source, copy)
+    try:
+        return open_index(index_dir), False
+    except IndexFolderError:
+        return build(corpus, index_dir), True
+
+
+def benchmark_claims(folder: str | Path, split: str) -> list[dict[str, Any]]:
+    path = Path(folder) / f"queries-{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
 def load_questions(path: str | Path) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
             if line.strip()]
@@ -234,19 +326,26 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
 
 
 def train(index: Index, questions: str | Path, out: Path, *,
-          off_topic: str | Path | None = None,
+          off_topic: str | Path | None = None, perspectrum: str | Path | None = None,
           log: Callable[[str], None] = print) -> dict[str, Any]:
     """`askcorpus train`: fit every model on ``questions`` (plus the ``off_topic`` ones, which
-    the corpus cannot answer at all) and write them to ``out``."""
+    the corpus cannot answer at all, and the train claims of a ``perspectrum`` folder) and
+    write them to ``out``."""
     started = time.perf_counter()
     rows = load_questions(questions) + (load_questions(off_topic) if off_topic else [])
-    data = examples(index, rows, untrained(index.manifest.model.dim))
+    blank = untrained(index.manifest.model.dim)
+    data = examples(index, rows, blank)
+    if perspectrum is not None:
+        bench, _ = benchmark_index(perspectrum)
+        data += claim_examples(bench, benchmark_claims(perspectrum, "train"), blank)
     models, figures = fit(data, index.view, model_stamp=embedding_stamp(index), log=log)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     models.save(out)
     (out / "training.json").write_text(json.dumps(
-        {**figures, "questions_file": str(questions), "index_passages":
-         index.manifest.counts.passages, "model": index.manifest.model.name}, indent=1) + "\n",
+        {**figures, "questions_file": str(questions), "off_topic_file": str(off_topic),
+         "perspectrum": str(perspectrum),
+         "index_passages": index.manifest.counts.passages,
+         "model": index.manifest.model.name}, indent=1) + "\n",
         encoding="utf-8")
     log(f"Wrote {', '.join(n for n in NAMES)} to {out} in {figures['seconds']} s")
     return figures

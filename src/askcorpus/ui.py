@@ -21,15 +21,7 @@ from askcorpus.types import Answer, BalanceRow, Document, Passage, Perspective
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["SEED_QUESTIONS", "build_app", "launch_options", "serve"]
-
-SEED_QUESTIONS = (
-    "How many soldiers does Armenia say have been killed?",
-    "Is the fighting happening on Armenian territory?",
-    "Did Armenian forces commit war crimes?",
-    "What did Yuri Kim tell the Senate?",
-    "What is the capital of Australia?",
-)
+__all__ = ["build_app", "launch_options", "serve"]
 # Runs in the browser each time the document panel has re-rendered (Gradio's ``watch``): centre
 # the highlighted passage inside the panel's own scroll box, then bring the panel into view.
 # It is our code, never corpus text (``value`` is inserted as HTML, never evaluated).
@@ -164,7 +156,8 @@ def _ask_inputs(gr: Any, index: AskIndex, balance: tuple[BalanceRow, ...], examp
             autoscroll=False,
         )
         ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ac-ask")
-    gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
+    if examples:
+        gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
     with gr.Accordion("Filters", open=False), gr.Row():
         sides = gr.Dropdown(
             [(row.label, row.perspective) for row in balance],
@@ -217,7 +210,9 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
     exports = _Exports()
     perspectives = dict(index.perspectives)
     balance = index.balance()  # its rows are the perspectives the corpus actually holds
-    examples = tuple(getattr(index, "examples", ()) or ()) or SEED_QUESTIONS
+    # From the catalog's `examples`, or inferred from the corpus itself (inference.py): a
+    # corpus about something else never offers questions about the seed corpus.
+    examples = tuple(getattr(index, "examples", ()) or ())
 
     def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
         try:

@@ -19,7 +19,7 @@ from askcorpus.api import Index
 from askcorpus.evaluation.metrics import credit, ranking_metrics
 from askcorpus.evaluation.seeds import gold_spans, run_question, summarize
 from askcorpus.learned import LearnedJudge, Models, shipped_models
-from askcorpus.training import FOLDS, examples, fit, untrained
+from askcorpus.training import FOLDS, Example, examples, fit, untrained
 
 RULES = "rules (0.1)"
 RANK = "+ learned rank"
@@ -37,17 +37,19 @@ def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]
 
 def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: int = FOLDS,
                    always_train: Sequence[dict[str, Any]] = (),
+                   extra_examples: Sequence[Example] = (),
                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The full system's figures when every question is answered by models that never saw it.
 
     Questions are dealt to folds in file order (id order), so each fold mixes every
     document and question type; ``always_train`` questions (off-topic ones) join every
-    fold's training and are never scored.
+    fold's training and are never scored, like ``extra_examples`` (Perspectrum train claims,
+    from their own index).
     """
     started = time.perf_counter()
     untrained_models = untrained(index.manifest.model.dim)
     data = examples(index, questions, untrained_models)
-    extra = examples(index, always_train, untrained_models)
+    extra = examples(index, always_train, untrained_models) + list(extra_examples)
     fold_of = [i % folds for i in range(len(questions))]
     outcomes = []
     for k in range(folds):
@@ -69,3 +71,17 @@ def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: 
             "eval_questions": summarize([o for o in outcomes if o.qid in held_out_ids], "cv"),
             "folds": folds, "questions": len(questions),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def rules_on_unseen(index: Index, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The 0.1 rules on questions their thresholds were not chosen on (the training set):
+    the fair comparison for the learned decisions' cross-validated figures."""
+    rules = RuleJudge(index.settings)
+    outcomes = [run_question(index, q, RULES, rules) for q in questions]
+    gold = {q["id"]: gold_spans(index, q) for q in questions}
+    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
+    per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
+                                        for o in outcomes})
+    for o in outcomes:
+        o.scores = per_query.get(o.qid, {})
+    return summarize(outcomes, RULES)

