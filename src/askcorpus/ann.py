@@ -151,7 +151,11 @@ def search(index: Any, params: AnnParams, queries: np.ndarray, k: int, *,
     allowed = np.asarray(allowed, dtype=np.int64)
     if params.kind == "hnsw" and len(allowed) <= EXACT_FILTER_MAX:
         return _exact_subset(index, queries, allowed, k)
-    selector = faiss.IDSelectorBatch(allowed)
+    # A bitmap is built in one vectorised pass and tested in O(1) per row.
+    bitmap = np.zeros(params.size, dtype=bool)
+    bitmap[allowed[(allowed >= 0) & (allowed < params.size)]] = True
+    bits = np.packbits(bitmap, bitorder="little")
+    selector = faiss.IDSelectorBitmap(params.size, faiss.swig_ptr(bits))
     if params.kind == "hnsw":
         search_params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(
             params.ef_search, 2 * k))

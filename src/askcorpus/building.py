@@ -12,6 +12,7 @@ import numpy as np
 from askcorpus import storage
 from askcorpus.attribution import Attributor
 from askcorpus.corpus import Corpus, load_corpus
+from askcorpus.dense import Dense
 from askcorpus.embedding import load_encoder
 from askcorpus.errors import IndexFolderError
 from askcorpus.index_format import ModelInfo, make_manifest, write_generation
@@ -21,6 +22,8 @@ from askcorpus.sentences import build_table
 from askcorpus.settings import Settings
 from askcorpus.types import Passage
 from askcorpus.view import lexical_text
+
+TUNING_QUERIES = 500
 
 
 @contextlib.contextmanager
@@ -42,6 +45,7 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     sentences = build_table(texts, vectors,
                             lambda batch: encoder.encode(batch, progress=progress)
                             if batch else np.zeros((0, encoder.dim), dtype=np.float32))
+    dense = Dense.build(vectors, queries=tuning_queries(sentences.vectors))
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
@@ -50,8 +54,8 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
         with storage.build_lock(index_dir):
             with storage.new_generation(index_dir) as staging:
                 manifest = make_manifest(loaded, passages, model, settings,
-                                         time.perf_counter() - started, version)
-                write_generation(staging, loaded, passages, vectors, lexical, sentences, manifest)
+                                         time.perf_counter() - started, version, dense.params)
+                write_generation(staging, loaded, passages, dense, lexical, sentences, manifest)
                 generation = storage.publish(index_dir, staging)
             yield generation
     except OSError as exc:
@@ -60,6 +64,15 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
                                "index is unchanged. Free disk space or fix the folder's "
                                f"permissions, then run `askcorpus build --index {index_dir}` "
                                "again.") from exc
+
+
+def tuning_queries(sentence_vectors: np.ndarray, count: int = TUNING_QUERIES) -> np.ndarray:
+    """Sample query vectors to tune HNSW's efSearch on: sentences, which are question-sized and
+    (unlike passages) not rows of the index, so none finds itself. Seeded: builds repeat."""
+    if len(sentence_vectors) <= count:
+        return sentence_vectors
+    rows = np.random.default_rng(0).choice(len(sentence_vectors), count, replace=False)
+    return sentence_vectors[np.sort(rows)]
 
 
 def split(corpus: Corpus, settings: Settings) -> list[Passage]:
