@@ -17,6 +17,7 @@ from askcorpus.embedding import load_encoder
 from askcorpus.errors import IndexFolderError
 from askcorpus.index_format import ModelInfo, make_manifest, write_generation
 from askcorpus.lexical import Lexical
+from askcorpus.onnx_encoder import export_for_build
 from askcorpus.passages import merge_footnotes, split_document
 from askcorpus.sentences import build_table
 from askcorpus.settings import Settings
@@ -50,6 +51,7 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
     model = ModelInfo(encoder.name, encoder.revision, encoder.dim)
+    export_for_build(settings.model)  # queries then run without torch (onnx_encoder.py)
     try:
         with storage.build_lock(index_dir):
             with storage.new_generation(index_dir) as staging:
