@@ -100,7 +100,8 @@ def previous_vectors(index_dir: Path, encoder: Encoder) -> Reusable | None:
     none, when it cannot be read, or when another model (or revision) made its vectors."""
     try:
         generation = read_generation(index_dir)
-    except AskcorpusError:
+    except (AskcorpusError, OSError, ValueError):
+        # None, damaged, or removed by a concurrent build while being read: embed everything.
         return None
     model = generation.manifest.model
     if (model.name, model.revision, model.dim) != (encoder.name, encoder.revision, encoder.dim):
