@@ -58,6 +58,7 @@ class Retriever:
 
     def __init__(self, dense: Dense, lexical: Lexical, vectors: np.ndarray | None,
                  ids: list[str]) -> None:
+        # ``vectors`` is unused: the FAISS index holds the only copy (``self.vectors``).
         self.dense = dense
         self.lexical = lexical
         self.ids = ids
