@@ -88,6 +88,7 @@ def test_older_index_is_stale(hash_index: askcorpus.Index, tmp_path: Path) -> No
     manifest = json.loads((generation / "manifest.json").read_text())
     del manifest["ann"]
     manifest["artifacts"]["vectors.npy"] = {}
+    manifest["format_version"] = 1
     (generation / "manifest.json").write_text(json.dumps(manifest))
     rechecksum(generation)
     with pytest.raises(StaleIndexError, match=rf"askcorpus build --index {copy}"):
