@@ -2,8 +2,7 @@
 
 Every benchmark is a function returning a ``Result``: rows of (measure, value, floor, floor
 value), each floor measured in the same run, plus optional detail tables. Add one by writing a
-function and listing it in ``BENCHMARKS`` (warm ``Index.ask`` / ``Index.search`` vs encode +
-search, server req/s vs the no-op app: see query_latency.py and load.py for how they measure).
+function and listing it in ``BENCHMARKS`` (server req/s vs the no-op app: see load.py).
 
     python benchmarks/run.py                         # everything, scale series 10k/100k/1M
     python benchmarks/run.py --only cold warm --sizes 10000 100000 --out /tmp/B.md
@@ -152,6 +151,132 @@ def throughput(opts: Options) -> Result:
                        f"{len(texts)} Perspectrum passages")])
 
 
+_SEED_INDEX: dict[str, Path] = {}
+
+
+def _seed_index(opts: Options) -> Path:
+    """The seed corpus indexed once per run (real model) in a scratch folder."""
+    if "path" not in _SEED_INDEX:
+        import tempfile
+
+        import askcorpus
+
+        folder = Path(tempfile.mkdtemp(prefix="askcorpus-bench-")) / "index"
+        askcorpus.build(ROOT / "seeds", folder)
+        _SEED_INDEX["path"] = folder
+    return _SEED_INDEX["path"]
+
+
+def warm_query(opts: Options) -> Result:
+    """Warm ``Index.search`` and ``Index.ask`` vs their floor: one query encode (the index's
+    own encoder, ONNX) + one FAISS search of the same index; interleaved per question."""
+    from dataclasses import replace
+
+    import askcorpus
+
+    index = askcorpus.open(_seed_index(opts), check_stale=False)
+    rules = index.with_settings(replace(index.settings, judge="rules"))
+    encoder, dense = index.encoder(), index.retriever.dense
+    questions = _questions()
+    ms = _interleaved({
+        "floor": lambda qs: dense.search(encoder.encode(qs)[0], 10),
+        "search": lambda qs: index.search(qs[0], k=10),
+        "ask": lambda qs: index.ask(qs[0], k=5),
+        "ask_rules": lambda qs: rules.ask(qs[0], k=5)}, questions)
+    floor = float(np.percentile(ms["floor"], 50))
+    note = f"{len(questions)} seed questions, {len(index.passages())} passages"
+    return Result([
+        Row("warm Index.search p50 (hybrid, k=10)", float(np.percentile(ms["search"], 50)),
+            "ms", "encode + FAISS search p50", floor, "issue target ≤ 1.1×; " + note),
+        Row("warm Index.ask p50 (rules judge)", float(np.percentile(ms["ask_rules"], 50)), "ms",
+            "encode + FAISS search p50", floor, "issue target ≤ 1.25× without reranker"),
+        Row("warm Index.ask p50 (learned judge)", float(np.percentile(ms["ask"], 50)), "ms",
+            "encode + FAISS search p50", floor, note),
+        Row("warm Index.ask p95 (learned judge)", float(np.percentile(ms["ask"], 95)), "ms",
+            "encode + FAISS search p95", float(np.percentile(ms["floor"], 95)), note)])
+
+
+def _fresh_cli(args: list[str], repeats: int) -> float:
+    """Median wall seconds of ``python -m askcorpus.cli ARGS`` in fresh processes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "askcorpus.cli", *args], check=True, env=env,
+                       cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cold_ask(opts: Options) -> Result:
+    """``askcorpus ask`` in a fresh process vs importing sentence-transformers and loading the
+    model (+ one query) in a fresh process: what every CLI question paid before ONNX."""
+    index = _seed_index(opts)
+    cli_s = _fresh_cli(["ask", "How many soldiers has Armenia lost?", "--index", str(index)],
+                       opts.repeats)
+    torch_s = _fresh("from askcorpus.embedding import SentenceEncoder\n"
+                     "SentenceEncoder('all-MiniLM-L6-v2').encode(['Who closed the Lachin "
+                     "corridor?'])", opts.repeats)
+    numpy_s = _fresh("import numpy", opts.repeats)
+    return Result([
+        Row("cold `askcorpus ask` (ONNX query path)", cli_s, "s",
+            "sentence-transformers import + model load + 1 query", torch_s,
+            "issue target ≤ 0.35× and ≤ 2.0 s"),
+        Row("cold `askcorpus ask` (ONNX query path)", cli_s, "s", "python -c 'import numpy'",
+            numpy_s)])
+
+
+def build_speed(opts: Options) -> Result:
+    """A full build of the seeds vs raw encoding of the texts it embeds; an incremental
+    rebuild after editing one document vs the full build."""
+    import shutil
+    import tempfile
+
+    import askcorpus
+    from askcorpus import building
+    from askcorpus.corpus import load_corpus
+    from askcorpus.embedding import load_encoder
+    from askcorpus.segment import sentence_spans
+    from askcorpus.settings import Settings
+
+    scratch = Path(tempfile.mkdtemp(prefix="askcorpus-build-"))
+    corpus = scratch / "seeds"
+    shutil.copytree(ROOT / "seeds", corpus)
+    settings = Settings()
+    passages = building.split(load_corpus(corpus), settings)
+    texts = [p.text for p in passages]
+    sentences = [t[a:b] for t in texts if len(spans := sentence_spans(t)) > 1
+                 for a, b in spans]
+    encoder = load_encoder(settings.model, batch_size=settings.batch_size)
+    encoder.encode(texts[:32])  # warm
+    began = time.perf_counter()
+    encoder.encode(texts)
+    encode_s = time.perf_counter() - began
+    began = time.perf_counter()
+    encoder.encode(sentences)
+    sentences_s = time.perf_counter() - began
+    began = time.perf_counter()
+    askcorpus.build(corpus, scratch / "index")
+    full_s = time.perf_counter() - began
+    edited = sorted(corpus.glob("*.txt"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nAn added closing line.\n",
+                      encoding="utf-8")
+    began = time.perf_counter()
+    askcorpus.build(corpus, scratch / "index")
+    incremental_s = time.perf_counter() - began
+    shutil.rmtree(scratch, ignore_errors=True)
+    n = len(texts)
+    return Result([
+        Row("build throughput (full build, seeds)", n / full_s, "passages/s",
+            "raw encode of the passages", n / encode_s,
+            f"{n} passages; the build also embeds {len(sentences)} sentences"),
+        Row("build throughput (full build, seeds)", n / full_s, "passages/s",
+            "raw encode of passages + sentences", n / (encode_s + sentences_s),
+            "the texts the build encodes"),
+        Row("incremental rebuild, 1 of 5 documents edited", incremental_s, "s",
+            "full build", full_s, "only the edited document is re-embedded")])
+
+
 def scale_series(opts: Options) -> Result:
     """Flat vs the size-chosen index at each size (see scale.py for the data)."""
     rows = scale.series(opts.sizes, threads=1)
@@ -181,6 +306,9 @@ def int8_quality(opts: Options) -> Result:
 
 
 BENCHMARKS: dict[str, Callable[[Options], Result]] = {
+    "query": warm_query,
+    "cold_ask": cold_ask,
+    "build": build_speed,
     "cold": cold_start,
     "warm": warm_encode,
     "throughput": throughput,

@@ -44,6 +44,8 @@ def test_choice_by_size() -> None:
     assert ann.choose_params(ann.FLAT_MAX, 384).kind == "flat"
     big = ann.choose_params(ann.FLAT_MAX + 1, 384)
     assert (big.kind, big.m, big.ef_construction) == ("hnsw", ann.HNSW_M, ann.EF_CONSTRUCTION)
+    huge = ann.choose_params(ann.DENSE_GRAPH_MIN + 1, 384)
+    assert (huge.m, huge.ef_construction) == (ann.DENSE_HNSW_M, ann.DENSE_EF_CONSTRUCTION)
 
 
 def test_flat_is_exact(sentence_vectors: np.ndarray) -> None:

@@ -160,7 +160,7 @@ def test_missing_manifest_is_incomplete(hash_index: askcorpus.Index) -> None:
         askcorpus.open(hash_index.index_dir)
 
 
-@pytest.mark.parametrize("artifact", ["passages.jsonl", "documents.jsonl", "vectors.npy"])
+@pytest.mark.parametrize("artifact", ["passages.jsonl", "documents.jsonl", "vectors.faiss"])
 def test_truncated_artifact_is_corrupt(hash_index: askcorpus.Index, artifact: str) -> None:
     path = _generation(hash_index.index_dir) / artifact
     data = path.read_bytes()

@@ -109,7 +109,8 @@ def test_t27_faiss_truncated(hash_index, tmp_path, damage):
 
 
 # --------------------------------------------------------------------------- T28
-@pytest.mark.parametrize("artifact", ["vectors.faiss", "passages.jsonl", "bm25", "vectors.npy",
+@pytest.mark.parametrize("artifact", ["vectors.faiss", "passages.jsonl", "bm25",
+                                      "sentence_vectors.npy",
                                       "documents.jsonl", "catalog.json"])
 def test_t28_bit_flip(hash_index, tmp_path, artifact):
     copy = _copy_index(hash_index, tmp_path)

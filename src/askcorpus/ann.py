@@ -39,6 +39,14 @@ FLAT_MAX = 50_000
 # (~500/s), so the cheaper graph wins and efSearch buys the recall back.
 HNSW_M = 16
 EF_CONSTRUCTION = 40  # FAISS's default
+# Past this size the M=16 graph plateaus below the target: at 1M (synthetic Perspectrum set,
+# benchmarks/scale.py) it reached recall@10 0.935 even at efSearch 2048, while M=32 with
+# efConstruction 100 reaches 0.979 at efSearch 128 (p50 0.44 ms, 1 thread; build 398 s on 2
+# threads vs ~200 s). Between 100k (M=16 holds 0.987) and 1M the switch point is not measured:
+# it is placed low, since recall is the target and build time only a cost.
+DENSE_GRAPH_MIN = 250_000
+DENSE_HNSW_M = 32
+DENSE_EF_CONSTRUCTION = 100
 EF_SEARCH_CHOICES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 DEFAULT_EF_SEARCH = 64  # used when no sample queries are given to tune on
 TARGET_RECALL = 0.95
@@ -86,10 +94,13 @@ class AnnParams:
 
 
 def choose_params(size: int, dim: int, *, flat_max: int = FLAT_MAX) -> AnnParams:
-    """The index type for ``size`` vectors: exact up to ``flat_max``, HNSW above it."""
+    """The index type for ``size`` vectors: exact up to ``flat_max``, HNSW above it (a denser
+    graph above ``DENSE_GRAPH_MIN``)."""
     if size <= flat_max:
         return AnnParams("flat", size, dim)
-    return AnnParams("hnsw", size, dim, m=HNSW_M, ef_construction=EF_CONSTRUCTION,
+    dense = size > DENSE_GRAPH_MIN
+    return AnnParams("hnsw", size, dim, m=DENSE_HNSW_M if dense else HNSW_M,
+                     ef_construction=DENSE_EF_CONSTRUCTION if dense else EF_CONSTRUCTION,
                      ef_search=DEFAULT_EF_SEARCH, recall_at_10=None)
 
 
@@ -151,7 +162,11 @@ def search(index: Any, params: AnnParams, queries: np.ndarray, k: int, *,
     allowed = np.asarray(allowed, dtype=np.int64)
     if params.kind == "hnsw" and len(allowed) <= EXACT_FILTER_MAX:
         return _exact_subset(index, queries, allowed, k)
-    selector = faiss.IDSelectorBatch(allowed)
+    # A bitmap is built in one vectorised pass and tested in O(1) per row.
+    bitmap = np.zeros(params.size, dtype=bool)
+    bitmap[allowed[(allowed >= 0) & (allowed < params.size)]] = True
+    bits = np.packbits(bitmap, bitorder="little")
+    selector = faiss.IDSelectorBitmap(params.size, faiss.swig_ptr(bits))
     if params.kind == "hnsw":
         search_params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(
             params.ef_search, 2 * k))

@@ -26,6 +26,7 @@ from askcorpus.index_format import (
     read_generation,
 )
 from askcorpus.lexical import tokenize
+from askcorpus.onnx_encoder import query_encoder
 from askcorpus.query import check_k, clean_question
 from askcorpus.retrieve import Candidate, Mode, Retriever, Scores, lexical_weight
 from askcorpus.settings import Settings
@@ -329,9 +330,14 @@ class Index:
             self._loaded = _Loaded.of(fresh)
 
     def encoder(self) -> Encoder:
-        """The query encoder, loaded on first use and checked against the index's model."""
+        """The query encoder, loaded on first use and checked against the index's model.
+
+        The model's ONNX export (written by the build) when there is one, so that answering
+        never imports torch; sentence-transformers otherwise.
+        """
         if self._encoder is None:
-            encoder = load_encoder(self._settings.model, batch_size=self._settings.batch_size)
+            encoder: Encoder = query_encoder(self._settings.model) or load_encoder(
+                self._settings.model, batch_size=self._settings.batch_size)
             built = self.manifest.model
             if encoder.dim != built.dim:  # explicit: FAISS only asserts dimensions
                 raise ModelMismatchError(f"Model '{self._settings.model}' gives vectors of "

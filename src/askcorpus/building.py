@@ -1,26 +1,45 @@
-"""Building: corpus files -> passages -> vectors and BM25 -> a published index generation."""
+"""Building: corpus files -> passages -> vectors and BM25 -> a published index generation.
+
+A build is incremental: passages whose text (and sentence split) the served generation already
+holds keep their passage and sentence vectors, so only added or edited documents are encoded;
+the result is still a whole new generation, published crash-safely (storage.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from askcorpus import storage
 from askcorpus.attribution import Attributor
-from askcorpus.corpus import Corpus, load_corpus
-from askcorpus.embedding import load_encoder
-from askcorpus.errors import IndexFolderError
-from askcorpus.index_format import ModelInfo, make_manifest, write_generation
+from askcorpus.catalog import CATALOG_NAME
+from askcorpus.corpus import Corpus, fingerprint, load_corpus
+from askcorpus.dense import Dense
+from askcorpus.embedding import Encoder, load_encoder
+from askcorpus.errors import AskcorpusError, IndexFolderError
+from askcorpus.index_format import (
+    Generation,
+    Manifest,
+    ModelInfo,
+    make_manifest,
+    read_generation,
+    write_generation,
+)
 from askcorpus.lexical import Lexical
+from askcorpus.onnx_encoder import export_for_build
 from askcorpus.passages import merge_footnotes, split_document
-from askcorpus.sentences import build_table
+from askcorpus.segment import sentence_spans
+from askcorpus.sentences import SentenceTable, build_table
 from askcorpus.settings import Settings
 from askcorpus.types import Passage
 from askcorpus.view import lexical_text
+
+TUNING_QUERIES = 500
 
 
 @contextlib.contextmanager
@@ -36,22 +55,20 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
                          progress=progress)
     passages = split(loaded, settings)
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
-    vectors = encoder.encode([p.text for p in passages], progress=progress) if passages \
-        else np.zeros((0, encoder.dim), dtype=np.float32)
-    texts = [p.text for p in passages]
-    sentences = build_table(texts, vectors,
-                            lambda batch: encoder.encode(batch, progress=progress)
-                            if batch else np.zeros((0, encoder.dim), dtype=np.float32))
+    vectors, sentences = embed([p.text for p in passages], encoder,
+                               previous_vectors(index_dir, encoder), progress=progress)
+    dense = Dense.build(vectors, queries=tuning_queries(sentences.vectors))
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
     model = ModelInfo(encoder.name, encoder.revision, encoder.dim)
+    export_for_build(settings.model)  # queries then run without torch (onnx_encoder.py)
     try:
         with storage.build_lock(index_dir):
             with storage.new_generation(index_dir) as staging:
                 manifest = make_manifest(loaded, passages, model, settings,
-                                         time.perf_counter() - started, version)
-                write_generation(staging, loaded, passages, vectors, lexical, sentences, manifest)
+                                         time.perf_counter() - started, version, dense.params)
+                write_generation(staging, loaded, passages, dense, lexical, sentences, manifest)
                 generation = storage.publish(index_dir, staging)
             yield generation
     except OSError as exc:
@@ -60,6 +77,101 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
                                "index is unchanged. Free disk space or fix the folder's "
                                f"permissions, then run `askcorpus build --index {index_dir}` "
                                "again.") from exc
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """The vectors of the generation being served, found by passage text: an unchanged
+    document splits into the same passages, whose vectors need no second encode."""
+
+    generation: Generation  # owns the FAISS index the vectors are a view of
+    rows: dict[str, int]
+
+    def row(self, text: str, spans: list[tuple[int, int]]) -> int | None:
+        """The old row holding ``text`` with the same sentence spans, if any."""
+        row = self.rows.get(text)
+        if row is None or self.generation.sentences.spans_of(row) != spans:
+            return None
+        return row
+
+
+def previous_vectors(index_dir: Path, encoder: Encoder) -> Reusable | None:
+    """What the current generation of ``index_dir`` offers for reuse: nothing when there is
+    none, when it cannot be read, or when another model (or revision) made its vectors."""
+    try:
+        generation = read_generation(index_dir)
+    except (AskcorpusError, OSError, ValueError):
+        # None, damaged, or removed by a concurrent build while being read: embed everything.
+        return None
+    model = generation.manifest.model
+    if (model.name, model.revision, model.dim) != (encoder.name, encoder.revision, encoder.dim):
+        return None
+    return Reusable(generation, {p.text: i for i, p in enumerate(generation.passages)})
+
+
+def embed(texts: list[str], encoder: Encoder, reuse: Reusable | None, *,
+          progress: bool = False) -> tuple[np.ndarray, SentenceTable]:
+    """Passage and sentence vectors of ``texts``: copied from ``reuse`` where a passage is
+    unchanged, encoded for the others only (an incremental build)."""
+    dim = encoder.dim
+    spans = [sentence_spans(t) for t in texts]
+    old = [reuse.row(t, s) if reuse is not None else None
+           for t, s in zip(texts, spans, strict=True)]
+    fresh = [i for i, row in enumerate(old) if row is None]
+    vectors = np.zeros((len(texts), dim), dtype=np.float32)
+    if fresh:
+        vectors[fresh] = encoder.encode([texts[i] for i in fresh], progress=progress)
+    new = build_table([texts[i] for i in fresh], vectors[fresh],
+                      lambda batch: encoder.encode(batch, progress=progress)
+                      if batch else np.zeros((0, dim), dtype=np.float32))
+    if reuse is None:
+        return vectors, new
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in spans])
+    sentence_vectors = np.zeros((int(offsets[-1]), dim), dtype=np.float32)
+    before = reuse.generation.sentences
+    for i, row in enumerate(old):
+        if row is not None:
+            vectors[i] = reuse.generation.vectors[row]
+            source = before.vectors[before.offsets[row]:before.offsets[row + 1]]
+            sentence_vectors[offsets[i]:offsets[i + 1]] = source
+    for j, i in enumerate(fresh):
+        sentence_vectors[offsets[i]:offsets[i + 1]] = new.vectors[new.offsets[j]:
+                                                                  new.offsets[j + 1]]
+    flat = np.array([pair for s in spans for pair in s], dtype=np.int32).reshape(-1, 2)
+    return vectors, SentenceTable(offsets, flat, sentence_vectors)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the next build of an index will do with each changed corpus file."""
+
+    reembed: tuple[str, ...]  # added or edited files: their passages are encoded again
+    removed: tuple[str, ...]  # files gone: their passages are dropped
+    reread: tuple[str, ...]  # the catalog: speakers and sides read again, nothing re-embedded
+    unchanged: int  # files whose passages keep their vectors
+
+
+def plan(manifest: Manifest) -> Plan:
+    """Compare the corpus files now with those the build of ``manifest`` read (SHA-256)."""
+    built = {f.path: f.sha256 for f in manifest.corpus.files}
+    root = Path(manifest.corpus.root)
+    now = {f.path: f.sha256 for f in fingerprint(root)} if root.is_dir() else {}
+    changed = sorted(p for p in now if built.get(p) != now[p])
+    return Plan(tuple(p for p in changed if Path(p).name != CATALOG_NAME),
+                tuple(sorted(built.keys() - now.keys())),
+                tuple(p for p in changed if Path(p).name == CATALOG_NAME),
+                sum(built.get(p) == sha and Path(p).name != CATALOG_NAME
+                    for p, sha in now.items()))
+
+
+def tuning_queries(sentence_vectors: np.ndarray, count: int = TUNING_QUERIES) -> np.ndarray:
+    """Sample query vectors to tune HNSW's efSearch on: sentences, which are question-sized and
+    (unlike passages) not rows of the index, so none finds itself. Seeded: builds repeat."""
+    if len(sentence_vectors) <= count:
+        return sentence_vectors
+    rows = np.random.default_rng(0).choice(len(sentence_vectors), count, replace=False)
+    return sentence_vectors[np.sort(rows)]
 
 
 def split(corpus: Corpus, settings: Settings) -> list[Passage]:

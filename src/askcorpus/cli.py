@@ -202,16 +202,22 @@ def _info(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from askcorpus.api import open_index
+    from askcorpus.building import plan
 
     index = open_index(args.index, check_stale=False)
-    changed = index.changed_files()
-    if not changed:
+    todo = plan(index.manifest)
+    if not (todo.reembed or todo.removed or todo.reread):
         print(f"{args.index} ({index.generation}) is up to date with its corpus.")
         return 0
     print(f"{args.index} ({index.generation}) is stale; changed since the build:")
-    for path in changed:
-        print(f"  {path}")
-    print(f"Run `askcorpus build --index {args.index}` to update it.")
+    for path in todo.reembed:
+        print(f"  {path}  (added or edited: its passages will be re-embedded)")
+    for path in todo.removed:
+        print(f"  {path}  (removed: its passages will be dropped)")
+    for path in todo.reread:
+        print(f"  {path}  (catalog: speakers and sides are read again, nothing re-embedded)")
+    print(f"{todo.unchanged} unchanged file(s) keep their vectors. Run `askcorpus build --index "
+          f"{args.index}` to update it.")
     return 1
 
 

@@ -1,32 +1,43 @@
-"""Dense search: exact inner product over normalised vectors in FAISS."""
+"""Dense search: the passage vectors in one FAISS index (exact or HNSW by size, ann.py).
+
+The FAISS index is the only copy of the passage vectors, on disk and in memory: a candidate
+that only BM25 found gets its cosine from the vector FAISS stores (a view, not a copy).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from askcorpus import ann
+from askcorpus.ann import AnnParams
 from askcorpus.errors import CorruptIndexError
 
 
 class Dense:
-    """A flat inner-product FAISS index (row i = passage i)."""
+    """A FAISS inner-product index over unit vectors (row i = passage i) and how to search it."""
 
-    def __init__(self, index: object) -> None:
+    def __init__(self, index: Any, params: AnnParams) -> None:
         self._index = index
+        self.params = params
+        self._vectors = _stored_vectors(index)
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> Dense:
+    def build(cls, vectors: np.ndarray, *, queries: np.ndarray | None = None,
+              flat_max: int = ann.FLAT_MAX) -> Dense:
+        """Index ``vectors``: exact up to ``flat_max`` rows, HNSW tuned on ``queries`` above."""
         import faiss
 
         faiss.omp_set_num_threads(1)  # FAISS's threads fight torch's for 2 cores (DESIGN.md)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        index, params = ann.build_ann(vectors, queries=queries, flat_max=flat_max)
+        return cls(index, params)
 
     @classmethod
-    def load(cls, path: Path, *, dim: int, size: int,
+    def load(cls, path: Path, *, params: AnnParams,
              hint: str = "rebuild it with `askcorpus build`") -> Dense:
+        """Read the index and apply the query-time parameters the manifest recorded."""
         import faiss
 
         faiss.omp_set_num_threads(1)  # FAISS's threads fight torch's for 2 cores (DESIGN.md)
@@ -34,14 +45,27 @@ class Dense:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:
             raise CorruptIndexError(f"{path} cannot be read by FAISS; {hint}.") from exc
-        if index.d != dim or index.ntotal != size:
-            raise CorruptIndexError(f"{path} holds {index.ntotal} vectors of dimension {index.d}, "
-                                    f"the manifest says {size} of {dim}; {hint}.")
-        return cls(index)
+        kind = "hnsw" if isinstance(index, faiss.IndexHNSWFlat) else \
+            "flat" if isinstance(index, faiss.IndexFlatIP) else type(index).__name__
+        if index.d != params.dim or index.ntotal != params.size or kind != params.kind:
+            raise CorruptIndexError(f"{path} ({kind}) holds {index.ntotal} vectors of "
+                                    f"dimension {index.d}, the manifest says {params.size} of "
+                                    f"{params.dim} ({params.kind}); {hint}.")
+        ann.apply_params(index, params)
+        return cls(index, params)
 
     @property
     def size(self) -> int:
-        return int(self._index.ntotal)  # type: ignore[attr-defined]
+        return int(self._index.ntotal)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The stored (size, dim) float32 vectors: a read-only view into the FAISS index."""
+        return self._vectors
+
+    def cosines(self, rows: np.ndarray | list[int], query: np.ndarray) -> np.ndarray:
+        """Inner product (cosine: unit vectors) of ``query`` with the vectors of ``rows``."""
+        return self._vectors[np.asarray(rows, dtype=np.int64)] @ query
 
     def save(self, path: Path) -> None:
         import faiss
@@ -54,23 +78,43 @@ class Dense:
 
         return faiss.serialize_index(self._index).tobytes()
 
+    def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the ``k`` best rows, limited to ``allowed`` (a boolean mask over
+        the rows, or row ids) when given; padding (-1) dropped."""
+        if k <= 0 or self.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None:
+            allowed = np.asarray(allowed)
+            if allowed.dtype == bool:
+                allowed = np.flatnonzero(allowed)
+            if len(allowed) == 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            if len(allowed) == self.size:
+                allowed = None
+        scores, ids = ann.search(self._index, self.params, query, k, allowed=allowed)
+        keep = (ids[0] >= 0) & np.isfinite(scores[0])
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
-        """Top ``k`` rows by inner product, limited to ``allowed`` row ids when given.
+        """Top ``k`` (row, score) by inner product, limited to ``allowed`` row ids when given.
 
         FAISS pads missing results with id -1; those are dropped, never used as an index.
         """
-        import faiss
+        rows, scores = self.top(query, k, allowed)
+        return [(int(i), float(s)) for i, s in zip(rows, scores, strict=True)]
 
-        if k <= 0 or self.size == 0:
-            return []
-        params = None
-        if allowed is not None:
-            if len(allowed) == 0:
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(
-                np.asarray(allowed, dtype=np.int64)))
-        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32),  # type: ignore
-                                         min(k, self.size), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
-                if i >= 0 and np.isfinite(s)]
+
+def _stored_vectors(index: Any) -> np.ndarray:
+    """A zero-copy view of the vectors a flat or HNSW-flat index stores (it must outlive it)."""
+    import faiss
+
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) \
+        else index
+    n, d = int(storage.ntotal), int(storage.d)
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    view = faiss.rev_swig_ptr(storage.get_xb(), n * d).reshape(n, d)
+    view.flags.writeable = False
+    return view

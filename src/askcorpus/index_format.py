@@ -5,8 +5,8 @@ A generation folder (``storage.py`` owns the folders, ``CURRENT`` and the checks
     documents.jsonl   one Document per line, with its full text
     passages.jsonl    one Passage per line (row i = vector i = BM25 row i)
     catalog.json      perspectives, contest parties, actors, example questions
-    vectors.npy       the normalised passage vectors (float32, rows x dim)
-    vectors.faiss     the same vectors in a FAISS inner-product index
+    vectors.faiss     the normalised passage vectors: their only copy, in a FAISS index
+                      (flat inner product or HNSW by size; the manifest's ``ann`` says which)
     sentence_*.npy    every passage's sentence spans and vectors (sentences.py)
     bm25/             the bm25s index (stems + exact words, see lexical.py)
     manifest.json     what built it and every artifact's SHA-256 (written last)
@@ -21,13 +21,14 @@ import io
 import json
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from askcorpus import storage
+from askcorpus.ann import AnnParams
 from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, CorpusFile
 from askcorpus.dense import Dense
@@ -40,7 +41,7 @@ from askcorpus.types import Actor, Document, Passage, Perspective
 DOCUMENTS = "documents.jsonl"
 PASSAGES = "passages.jsonl"
 CATALOG = "catalog.json"
-VECTORS = "vectors.npy"
+OLD_VECTORS = "vectors.npy"  # written by askcorpus < 0.x: an index with it is stale
 FAISS = "vectors.faiss"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 SENTENCE_SPANS = "sentence_spans.npy"
@@ -98,6 +99,7 @@ class Manifest:
     counts: Counts
     build_seconds: float
     built_at: str
+    ann: AnnParams
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body (storage adds ``format_version`` and the artifact checksums)."""
@@ -106,7 +108,7 @@ class Manifest:
         corpus["empty"], corpus["warnings"] = list(self.corpus.empty), list(self.corpus.warnings)
         return {"askcorpus_version": self.askcorpus_version, "model": asdict(self.model),
                 "chunking": dict(self.chunking), "bm25": asdict(self.bm25), "corpus": corpus,
-                "counts": asdict(self.counts),
+                "counts": asdict(self.counts), "ann": self.ann.to_dict(),
                 "build": {"seconds": self.build_seconds, "built_at": self.built_at}}
 
     @classmethod
@@ -122,7 +124,8 @@ class Manifest:
                               tuple(corpus.get("empty", ())), tuple(corpus.get("warnings", ()))),
             counts=Counts(**data["counts"]),
             build_seconds=float(data["build"]["seconds"]),
-            built_at=str(data["build"]["built_at"]))
+            built_at=str(data["build"]["built_at"]),
+            ann=AnnParams.from_dict(data["ann"]))
 
 
 @dataclass(frozen=True)
@@ -164,12 +167,16 @@ class Generation:
     catalog: CatalogView
     dense: Dense
     lexical: Lexical
-    vectors: np.ndarray
     sentences: SentenceTable
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The passage vectors, read from the FAISS index (a view, not a copy)."""
+        return self.dense.vectors
 
 
 def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
-                  settings: Settings, seconds: float, version: str) -> Manifest:
+                  settings: Settings, seconds: float, version: str, ann: AnnParams) -> Manifest:
     return Manifest(
         askcorpus_version=version, model=model,
         chunking={"min_words": settings.min_words, "max_words": settings.max_words},
@@ -179,11 +186,11 @@ def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
         counts=Counts(len(corpus.documents), len(passages),
                       sum(p.kind != "footnote" for p in passages)),
         build_seconds=round(seconds, 3),
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann)
 
 
 def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
-                     vectors: np.ndarray, lexical: Lexical, sentences: SentenceTable,
+                     dense: Dense, lexical: Lexical, sentences: SentenceTable,
                      manifest: Manifest) -> None:
     """Write every artifact into ``staging``, the manifest last (through ``storage``)."""
     storage.write_bytes(staging / DOCUMENTS, _jsonl(
@@ -191,12 +198,12 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
     storage.write_bytes(staging / PASSAGES, _jsonl([p.to_dict() for p in passages]))
     storage.write_bytes(staging / CATALOG, json.dumps(
         CatalogView.of(corpus.catalog).to_dict(), ensure_ascii=False, sort_keys=True).encode())
-    for name, array in ((VECTORS, vectors), (SENTENCE_OFFSETS, sentences.offsets),
+    for name, array in ((SENTENCE_OFFSETS, sentences.offsets),
                         (SENTENCE_SPANS, sentences.spans), (SENTENCE_VECTORS, sentences.vectors)):
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         storage.write_bytes(staging / name, buffer.getvalue())
-    storage.write_bytes(staging / FAISS, Dense.build(vectors).to_bytes())
+    storage.write_bytes(staging / FAISS, dense.to_bytes())
     (staging / BM25).mkdir()
     with tempfile.TemporaryDirectory() as scratch:
         lexical.save(Path(scratch))
@@ -214,6 +221,9 @@ def read_generation(index_dir: Path) -> Generation:
             or SENTENCE_VECTORS not in raw.get("artifacts", {}):
         raise StaleIndexError(f"{index_dir} was built by an askcorpus that made its search "
                               f"words differently; {hint}.")
+    if OLD_VECTORS in raw["artifacts"] or "ann" not in raw:
+        raise StaleIndexError(f"{index_dir} was built by an older askcorpus (vectors stored "
+                              f"twice, no vector index parameters); {hint}.")
     try:
         manifest = Manifest.from_dict(raw)
         documents = tuple(Document(**row) for row in _read_jsonl(folder / DOCUMENTS, hint))
@@ -225,19 +235,17 @@ def read_generation(index_dir: Path) -> Generation:
                                 f"({type(exc).__name__}: {str(exc)[:80]}); {hint}.") from exc
     _verify_passages(folder, manifest, documents, passages, hint)
     dim, size = manifest.model.dim, len(passages)
-    dense = Dense.load(folder / FAISS, dim=dim, size=size, hint=hint)
-    vectors, offsets, spans, sentence_vectors = (
+    dense = Dense.load(folder / FAISS, params=replace(manifest.ann, size=size, dim=dim),
+                       hint=hint)
+    offsets, spans, sentence_vectors = (
         _load_array(folder / name, hint)
-        for name in (VECTORS, SENTENCE_OFFSETS, SENTENCE_SPANS, SENTENCE_VECTORS))
-    if vectors.shape != (size, dim):
-        raise CorruptIndexError(f"{folder}/{VECTORS} has shape {vectors.shape}, expected "
-                                f"{(size, dim)}; {hint}.")
+        for name in (SENTENCE_OFFSETS, SENTENCE_SPANS, SENTENCE_VECTORS))
     sentences = SentenceTable(offsets, spans, sentence_vectors)
     if (problem := sentences.check(size, dim)) is not None:
         raise CorruptIndexError(f"{folder}: {problem}; {hint}.")
     lexical = Lexical.load(folder / BM25, size)
     return Generation(folder.name, manifest, documents, passages, catalog, dense, lexical,
-                      vectors, sentences)
+                      sentences)
 
 
 def _load_array(path: Path, hint: str) -> np.ndarray:

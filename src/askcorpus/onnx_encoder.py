@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 import warnings
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.embedding import DEFAULT_MODEL, resolve_model
+from askcorpus.embedding import DEFAULT_MODEL, HASH_PREFIX, resolve_model
 from askcorpus.errors import AskcorpusError
 
 EXPORT_FORMAT = 1
@@ -194,6 +195,43 @@ def load_onnx_encoder(name: str = DEFAULT_MODEL, *, cache_dir: Path, quantized: 
                                  "index (which exports it) or call export_onnx first.")
         folder = export_onnx(name, cache_dir=cache_dir, quantize=quantized)
     return OnnxEncoder(folder, quantized=quantized, threads=threads)
+
+
+_QUERY_ENCODERS: dict[Path, OnnxEncoder] = {}
+_QUERY_LOCK = threading.Lock()
+
+
+def query_encoder(name: str, *, cache_dir: Path | None = None) -> OnnxEncoder | None:
+    """The ONNX encoder of model ``name`` if its export exists, else ``None``; one per process.
+
+    Never exports and never imports torch: the query path of an index whose build exported the
+    model (``export_for_build``) runs on onnxruntime alone; without an export the caller falls
+    back to sentence-transformers.
+    """
+    if name.startswith(HASH_PREFIX):
+        return None
+    try:
+        folder = export_folder(name, cache_dir=cache_dir or default_cache_dir())
+    except AskcorpusError:
+        return None
+    with _QUERY_LOCK:
+        if folder not in _QUERY_ENCODERS:
+            if not is_exported(folder):
+                return None
+            _QUERY_ENCODERS[folder] = OnnxEncoder(folder)
+        return _QUERY_ENCODERS[folder]
+
+
+def export_for_build(name: str, *, cache_dir: Path | None = None) -> Path | None:
+    """Export model ``name`` for the query path once (reused if present); ``None`` when it
+    cannot be exported (a test embedder, a model that is not mean-pooled, no onnx package),
+    in which case queries use sentence-transformers as before."""
+    if name.startswith(HASH_PREFIX):
+        return None
+    try:
+        return export_onnx(name, cache_dir=cache_dir or default_cache_dir())
+    except (AskcorpusError, OSError, RuntimeError):
+        return None
 
 
 # ---------------------------------------------------------------------------- export internals

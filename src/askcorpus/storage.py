@@ -35,7 +35,7 @@ from askcorpus.errors import (
 )
 from askcorpus.hashing import sha256_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one vector artifact (vectors.faiss) and the ann parameters
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 _GENERATION = re.compile(r"^gen-(\d{6})$")
