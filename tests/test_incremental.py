@@ -82,3 +82,30 @@ def test_status_names_the_files_to_reembed(hash_index: askcorpus.Index, fixture_
     out = capsys.readouterr().out
     assert "wire.txt  (added or edited: its passages will be re-embedded)" in out
     assert "north.txt  (removed" in out and "1 unchanged file(s)" in out
+
+
+def test_unchanged_documents_keep_their_passages_until_the_catalog_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = write_corpus(tmp_path / "corpus", FIXTURE_FILES, FIXTURE_CATALOG)
+    index_dir = tmp_path / "index"
+    first = askcorpus.build(corpus, index_dir, model=HASH_MODEL)
+    split_calls: list[str] = []
+    original = building.split_document
+
+    def spy(document, *args, **kwargs):
+        split_calls.append(document.doc_id)
+        return original(document, *args, **kwargs)
+
+    monkeypatch.setattr(building, "split_document", spy)
+    edited = sorted(p for p in corpus.iterdir() if p.suffix in (".txt", ".md"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n\nOne more line was added.\n",
+                      encoding="utf-8")
+    second = askcorpus.build(corpus, index_dir, model=HASH_MODEL)
+    assert len(split_calls) == 1  # only the edited document was split and attributed again
+    kept = {p.passage_id: p for p in first.passages() if p.doc_id != split_calls[0]}
+    assert {p.passage_id: p for p in second.passages() if p.doc_id != split_calls[0]} == kept
+    split_calls.clear()
+    catalog = corpus / "catalog.toml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    askcorpus.build(corpus, index_dir, model=HASH_MODEL)
+    assert len(split_calls) == len(second.documents())  # speakers may change: all again

@@ -53,10 +53,11 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     started = time.perf_counter()
     loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
                          progress=progress)
-    passages = split(loaded, settings)
+    previous = previous_generation(index_dir)
+    passages = split(loaded, settings, kept_passages(previous, loaded, settings, version))
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
     vectors, sentences = embed([p.text for p in passages], encoder,
-                               previous_vectors(index_dir, encoder), progress=progress)
+                               reusable(previous, encoder), progress=progress)
     dense = Dense.build(vectors, queries=tuning_queries(sentences.vectors))
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
@@ -95,13 +96,24 @@ class Reusable:
         return row
 
 
-def previous_vectors(index_dir: Path, encoder: Encoder) -> Reusable | None:
-    """What the current generation of ``index_dir`` offers for reuse: nothing when there is
-    none, when it cannot be read, or when another model (or revision) made its vectors."""
+def previous_generation(index_dir: Path) -> Generation | None:
+    """The generation being served, or None when there is none or it cannot be read."""
     try:
-        generation = read_generation(index_dir)
+        return read_generation(index_dir)
     except (AskcorpusError, OSError, ValueError):
-        # None, damaged, or removed by a concurrent build while being read: embed everything.
+        # None, damaged, or removed by a concurrent build while being read: redo everything.
+        return None
+
+
+def previous_vectors(index_dir: Path, encoder: Encoder) -> Reusable | None:
+    """What the current generation of ``index_dir`` offers for reuse (see ``reusable``)."""
+    return reusable(previous_generation(index_dir), encoder)
+
+
+def reusable(generation: Generation | None, encoder: Encoder) -> Reusable | None:
+    """Vectors to reuse: none without a generation, or when another model (or revision)
+    made them."""
+    if generation is None:
         return None
     model = generation.manifest.model
     if (model.name, model.revision, model.dim) != (encoder.name, encoder.revision, encoder.dim):
@@ -174,11 +186,40 @@ def tuning_queries(sentence_vectors: np.ndarray, count: int = TUNING_QUERIES) ->
     return sentence_vectors[np.sort(rows)]
 
 
-def split(corpus: Corpus, settings: Settings) -> list[Passage]:
-    """Every document's passages, each with its speaker and side (attribution.py)."""
+def split(corpus: Corpus, settings: Settings,
+          kept: dict[str, tuple[Passage, ...]] | None = None) -> list[Passage]:
+    """Every document's passages, each with its speaker and side (attribution.py); a
+    document in ``kept`` keeps the passages it had (``kept_passages``)."""
+    kept = kept or {}
     attributor = Attributor(corpus.catalog.actors, corpus.catalog.overrides)
     out: list[Passage] = []
     for document in corpus.documents:
-        out.extend(split_document(document, attributor, min_words=settings.min_words,
-                                  max_words=settings.max_words))
+        if document.doc_id in kept:
+            out.extend(kept[document.doc_id])
+        else:
+            out.extend(split_document(document, attributor, min_words=settings.min_words,
+                                      max_words=settings.max_words))
     return out
+
+
+def kept_passages(previous: Generation | None, corpus: Corpus, settings: Settings,
+                  version: str) -> dict[str, tuple[Passage, ...]]:
+    """The passages of documents whose text is unchanged, when nothing that splits or
+    attributes changed either (the catalog, the chunking settings, askcorpus itself): then
+    splitting them again would give the same passages, speakers and sides."""
+    if previous is None:
+        return {}
+    manifest = previous.manifest
+    catalog_then = {f.path: f.sha256 for f in manifest.corpus.files
+                    if Path(f.path).name == CATALOG_NAME}
+    catalog_now = {f.path: f.sha256 for f in corpus.files if Path(f.path).name == CATALOG_NAME}
+    chunking = {"min_words": settings.min_words, "max_words": settings.max_words}
+    if (catalog_then, manifest.chunking, manifest.askcorpus_version) != (
+            catalog_now, chunking, version):
+        return {}
+    text_then = {d.doc_id: d.text for d in previous.documents}
+    by_doc: dict[str, list[Passage]] = {}
+    for p in previous.passages:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    return {d.doc_id: tuple(by_doc.get(d.doc_id, ())) for d in corpus.documents
+            if text_then.get(d.doc_id) == d.text and d.doc_id in by_doc}
