@@ -18,7 +18,7 @@ from pathlib import Path
 
 from askcorpus.api import Index, open_index
 from askcorpus.evaluation.metrics import flag_prf
-from askcorpus.evaluation.seeds import load_jsonl
+from askcorpus.training import read_jsonl as load_jsonl
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 SIDE_MIN_DENSE = (0.55, 0.60, 0.65)

@@ -52,6 +52,7 @@ from typing import Protocol
 
 import numpy as np
 
+from askcorpus.features import gives_figure
 from askcorpus.retrieve import Candidate
 from askcorpus.segment import sentence_spans
 from askcorpus.settings import Settings
@@ -69,10 +70,6 @@ _ASKS_FOR_SIDES = re.compile(
 # A question whose answer is a figure, and the figures a passage can give.
 _ASKS_FOR_FIGURE = re.compile(r"\b(how (many|much)|what (number|figures?|share|percentage))\b",
                               re.IGNORECASE)
-# A count or amount: digits that are not a year, or a number word. Footnote marks are
-# superscripts, which \d does not match.
-_FIGURE = re.compile(r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?\b"
-                     r"|\b(dozens?|hundreds?|thousands?|millions?|tens of)\b", re.IGNORECASE)
 
 # Scores the sentences of passages against the question: (passage, sentence spans) -> scores.
 SentenceScorer = Callable[[Passage, list[tuple[int, int]]], np.ndarray]
@@ -209,10 +206,6 @@ def asks_for_sides(question: str) -> bool:
 def asks_for_figure(question: str) -> bool:
     """Whether the answer to the question is a count or an amount."""
     return _ASKS_FOR_FIGURE.search(question) is not None
-
-
-def gives_figure(text: str) -> bool:
-    return _FIGURE.search(text) is not None
 
 
 def strong_sides(per_side: dict[str, list[Candidate]], fused: Sequence[Candidate], *,

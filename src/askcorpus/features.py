@@ -41,8 +41,15 @@ _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+")
 _ASKS_FIGURE = re.compile(r"\bhow (many|much)\b|\bwhat (number|share|percentage|proportion)\b",
                           re.IGNORECASE)
+# A count or amount: digits that are not a year, or a number word. Footnote marks are
+# superscripts, which \d does not match.
 _FIGURE = re.compile(r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,]*(?:\.\d+)?\b"
                      r"|\b(dozens?|hundreds?|thousands?|millions?|tens of)\b", re.IGNORECASE)
+
+
+def gives_figure(text: str) -> bool:
+    """Whether ``text`` states a count or an amount."""
+    return _FIGURE.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,12 @@ class QuestionTerms:
     def of(cls, question: str, view: CorpusView) -> QuestionTerms:
         folded = question.casefold()
         names = {w.casefold() for w in _CAPITALISED.findall(question)[1:]
-                 if w.casefold() in set(words(w))} | set(_multiword_names(question, view))
+                 if w.casefold() in set(words(w))}
         speakers, sides = set(), set()
         for actor in view.actors.values():
-            if any(_mentions(folded, alias) for alias in (actor.name, *actor.aliases)):
+            named = [a.casefold() for a in (actor.name, *actor.aliases) if _mentions(folded, a)]
+            if named:  # actor names and aliases count as names, whole phrases included
+                names.update(named)
                 speakers.add(actor.name)
                 sides.add(actor.perspective)
         return cls(frozenset(words(question)), frozenset(names),
@@ -134,7 +143,7 @@ def _candidate_row(terms: QuestionTerms, passage: Passage, c: Candidate, view: C
         c.lexical / ceiling if ceiling else 0.0, math.log1p(lexical_rank), math.log1p(fused_rank),
         word_overlap,
         name_overlap, float(bool(terms.names)), number_overlap, float(bool(terms.numbers)),
-        float(terms.wants_figure and bool(_FIGURE.search(text))),
+        float(terms.wants_figure and gives_figure(text)),
         float(bool(speaker) and (speaker in terms.speakers or _mentions(
             " ".join(terms.names), speaker.split()[-1].casefold()))),
         float(passage.perspective in terms.sides), float(passage.speaker is not None),
@@ -154,9 +163,3 @@ def _mentions(folded_text: str, name: str) -> bool:
     return bool(name) and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)",
                                     folded_text) is not None
 
-
-def _multiword_names(question: str, view: CorpusView) -> list[str]:
-    """Actor names and aliases the question contains, as whole phrases."""
-    folded = question.casefold()
-    return [alias.casefold() for actor in view.actors.values()
-            for alias in (actor.name, *actor.aliases) if _mentions(folded, alias)]

@@ -132,10 +132,11 @@ class Scored:
 def score_candidates(models: Models, retrieval: Retrieval, view: CorpusView) -> Scored:
     """Every candidate retrieval found (fused and per side), with its learned relevance."""
     terms = QuestionTerms.of(retrieval.question, view)
-    seen = {c.row for c in retrieval.fused}
-    extra = [c for side in retrieval.per_side.values() for c in side
-             if c.row not in seen and not seen.add(c.row)]  # type: ignore[func-returns-value]
-    candidates = (*retrieval.fused, *extra)
+    by_row = {c.row: c for c in retrieval.fused}
+    for side in retrieval.per_side.values():
+        for c in side:
+            by_row.setdefault(c.row, c)
+    candidates = tuple(by_row.values())  # the fused ones first, in their order
     features = candidate_matrix(terms, candidates, view,
                                 lexical_ceiling=retrieval.lexical_ceiling,
                                 query=retrieval.vector)
@@ -187,23 +188,30 @@ class LearnedJudge:
 
     def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict:
         scored = score_candidates(self.models, retrieval, view)
-        rules = self.fallback.judge(retrieval, view)
+        kept: list[Verdict] = []
+
+        def rules() -> Verdict:
+            """The rules' verdict, computed once and only for a stage left to them."""
+            if not kept:
+                kept.append(self.fallback.judge(retrieval, view))
+            return kept[0]
+
         n = len(retrieval.fused)
         if "rank" in self.stages:
             order = np.argsort(-scored.probs[:n], kind="stable")
             ranked = tuple(_with_score(retrieval.fused[i], float(scored.probs[i]))
                            for i in order)
         else:
-            ranked = rules.ranked
+            ranked = rules().ranked
         if "answerable" in self.stages:
             answerable = bool(n) and bool(self.models.answerable.decide(
                 question_features(scored, retrieval)))
         else:
-            answerable = rules.answerable
+            answerable = rules().answerable
         if not answerable:
             return Verdict(ranked, False, {}, False)
         if "contested" not in self.stages:
-            return Verdict(ranked, True, rules.sides, rules.contested)
+            return Verdict(ranked, True, rules().sides, rules().contested)
         contested = bool(self.models.contested.decide(contest_features(
             scored, view, asks_sides=asks_sides(self.models, retrieval))))
         sides = {}

@@ -37,6 +37,7 @@ import numpy as np
 
 from askcorpus.embedding import DEFAULT_MODEL, HASH_PREFIX, resolve_model
 from askcorpus.errors import AskcorpusError
+from askcorpus.storage import fsync_path
 
 EXPORT_FORMAT = 1
 OPSET = 17
@@ -107,7 +108,7 @@ def export_onnx(name: str = DEFAULT_MODEL, *, cache_dir: Path, quantize: bool = 
                 "format": EXPORT_FORMAT, "name": name, "revision": revision, "dim": dim,
                 "max_seq_length": max_length, "opset": OPSET, "pooling": "mean",
                 "normalize": True, "int8": False})
-            _fsync_dir(tmp)
+            fsync_path(tmp)
             _install(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -289,7 +290,7 @@ def _export_graph(model_path: Path, target: Path) -> None:
                           output_names=["sentence_embedding"],
                           dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
-    _fsync_file(target)
+    fsync_path(target)
 
 
 def _add_int8(folder: Path) -> None:
@@ -302,14 +303,14 @@ def _add_int8(folder: Path) -> None:
     tmp = folder / f"{INT8_FILE}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         quantize_dynamic(str(folder / MODEL_FILE), str(tmp), weight_type=QuantType.QInt8)
-        _fsync_file(tmp)
+        fsync_path(tmp)
         os.replace(tmp, folder / INT8_FILE)
     finally:
         tmp.unlink(missing_ok=True)
     meta = _read_meta(folder) or {}
     _write_json(folder / f"{META_FILE}.tmp", {**meta, "int8": True})
     os.replace(folder / f"{META_FILE}.tmp", folder / META_FILE)
-    _fsync_dir(folder)
+    fsync_path(folder)
 
 
 def _install(tmp: Path, folder: Path) -> None:
@@ -322,7 +323,7 @@ def _install(tmp: Path, folder: Path) -> None:
             os.rename(tmp, folder)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    _fsync_dir(folder.parent)
+    fsync_path(folder.parent)
 
 
 def _read_meta(folder: Path) -> dict[str, Any] | None:
@@ -334,16 +335,5 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    _fsync_file(path)
+    fsync_path(path)
 
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync_file(path)

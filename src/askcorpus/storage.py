@@ -54,7 +54,8 @@ def write_bytes(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's entry to disk (a folder: so a rename in it survives)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -106,7 +107,7 @@ def write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
     body = {**manifest, "format_version": FORMAT_VERSION, "artifacts": artifacts}
     write_bytes(staging / MANIFEST, json.dumps(body, indent=2, sort_keys=True).encode())
     for folder in sorted({p.parent for p in staging.rglob("*")} | {staging}):
-        fsync_dir(folder)
+        fsync_path(folder)
 
 
 def publish(index_dir: Path, staging: Path) -> Path:
@@ -119,7 +120,7 @@ def publish(index_dir: Path, staging: Path) -> Path:
     previous = _pointer(index_dir)
     os.replace(staging, final)
     try:
-        fsync_dir(index_dir)
+        fsync_path(index_dir)
         _point(index_dir, final.name)
     except BaseException:
         _roll_back(index_dir, final, previous)
@@ -139,7 +140,7 @@ def _point(index_dir: Path, name: str) -> None:
     pointer = index_dir / f"{CURRENT}.tmp"
     write_bytes(pointer, name.encode())
     os.replace(pointer, index_dir / CURRENT)
-    fsync_dir(index_dir)
+    fsync_path(index_dir)
 
 
 def _roll_back(index_dir: Path, final: Path, previous: str | None) -> None:

@@ -122,7 +122,7 @@ def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) 
     for q in questions:
         retrieval = index.retrieve(q["question"], k=10)
         scored = score_candidates(models, retrieval, index.view)
-        spans = _gold_spans(index, q)
+        spans = locate_evidence(index, q)
         labels = np.array([_overlaps(index.view.passages[c.row], spans)
                            for c in scored.candidates], dtype=np.float64)
         out.append(Example(q, retrieval, scored, labels))
@@ -257,7 +257,9 @@ def _with(model: Logistic, **changes: Any) -> Logistic:
     return replace(model, **changes)
 
 
-def _gold_spans(index: Index, question: dict[str, Any]) -> list[tuple[str, int, int]]:
+def locate_evidence(index: Index, question: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(document, start, end) of each gold quote of ``question``; a quote the document does
+    not hold is an error, never a silent miss."""
     spans = []
     for ev in question["evidence"]:
         start = index.document(ev["doc"]).text.find(ev["quote"])
@@ -311,15 +313,20 @@ def benchmark_index(folder: str | Path, cache: Path = BENCHMARK_CACHE) -> tuple[
         return build(corpus, index_dir), True
 
 
-def benchmark_claims(folder: str | Path, split: str) -> list[dict[str, Any]]:
-    path = Path(folder) / f"queries-{split}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+def benchmark_claims(folder: str | Path, split: str,
+                     limit: int | None = None) -> list[dict[str, Any]]:
+    return read_jsonl(Path(folder) / f"queries-{split}.jsonl", limit)
+
+
+def read_jsonl(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The package's one JSON Lines reader: one object per non-blank line."""
+    with open(path, encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return rows[:limit] if limit is not None else rows
 
 
 def load_questions(path: str | Path) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = read_jsonl(path)
     if not rows:
         raise CorpusError(f"{path} holds no questions; pass a JSON Lines question file.")
     return rows

@@ -80,10 +80,6 @@ class CorpusView:
     def references(self, passage: Passage) -> tuple[Reference, ...]:
         return references_for(passage, self._footnotes.get(passage.doc_id, {}))
 
-    def lexical_text(self, passage: Passage) -> str:
-        """A body passage is found by its own words and by those of the footnotes it cites."""
-        return lexical_text(passage, self._footnotes.get(passage.doc_id, {}))
-
     def allowed(self, perspectives: list[str] | None, documents: list[str] | None
                 ) -> np.ndarray:
         """The searchable rows within the chosen perspectives and documents (checked)."""

@@ -16,8 +16,7 @@ from typing import Any
 
 from askcorpus.answering import Judge, RuleJudge
 from askcorpus.api import Index
-from askcorpus.evaluation.metrics import credit, ranking_metrics
-from askcorpus.evaluation.seeds import gold_spans, run_question, summarize
+from askcorpus.evaluation.seeds import gold_spans, run_question, score_rankings, summarize
 from askcorpus.learned import LearnedJudge, Models, shipped_models
 from askcorpus.training import FOLDS, Example, examples, fit, untrained
 
@@ -35,7 +34,8 @@ def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]
             ABSTAIN: LearnedJudge(models, rules, frozenset({"rank", "answerable"}))}
 
 
-def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: int = FOLDS,
+def cross_validate(index: Index, training: Sequence[dict[str, Any]],
+                   evaluation: Sequence[dict[str, Any]], *, folds: int = FOLDS,
                    always_train: Sequence[dict[str, Any]] = (),
                    extra_examples: Sequence[Example] = (),
                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -47,6 +47,7 @@ def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: 
     from their own index).
     """
     started = time.perf_counter()
+    questions = [*training, *evaluation]
     untrained_models = untrained(index.manifest.model.dim)
     data = examples(index, questions, untrained_models)
     extra = examples(index, always_train, untrained_models) + list(extra_examples)
@@ -60,13 +61,8 @@ def cross_validate(index: Index, questions: Sequence[dict[str, Any]], *, folds: 
                      for q, f in zip(questions, fold_of, strict=True) if f == k]
         if log:
             log(f"cross-validation fold {k + 1}/{folds}: {len(train)} training questions")
-    gold = {q["id"]: gold_spans(index, q) for q in questions}
-    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
-    per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
-                                        for o in outcomes})
-    for o in outcomes:
-        o.scores = per_query.get(o.qid, {})
-    held_out_ids = {q["id"] for q in questions if not q["id"].startswith("t")}
+    score_rankings(outcomes, {q["id"]: gold_spans(index, q) for q in questions})
+    held_out_ids = {q["id"] for q in evaluation}
     return {"all": summarize(outcomes, "cv"),
             "eval_questions": summarize([o for o in outcomes if o.qid in held_out_ids], "cv"),
             "folds": folds, "questions": len(questions),
@@ -78,10 +74,5 @@ def rules_on_unseen(index: Index, questions: Sequence[dict[str, Any]]) -> dict[s
     the fair comparison for the learned decisions' cross-validated figures."""
     rules = RuleJudge(index.settings)
     outcomes = [run_question(index, q, RULES, rules) for q in questions]
-    gold = {q["id"]: gold_spans(index, q) for q in questions}
-    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
-    per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
-                                        for o in outcomes})
-    for o in outcomes:
-        o.scores = per_query.get(o.qid, {})
+    score_rankings(outcomes, {q["id"]: gold_spans(index, q) for q in questions})
     return summarize(outcomes, RULES)

@@ -14,7 +14,6 @@ chosen on the train split, never on dev) so the choice stays visible.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from askcorpus.evaluation.metrics import K, claim_metrics, paired
 from askcorpus.evaluation.tables import machine, percentile, table
 from askcorpus.hashing import sha256_file
 from askcorpus.retrieve import MODES
-from askcorpus.training import BENCHMARK_CACHE, benchmark_index
+from askcorpus.training import BENCHMARK_CACHE, benchmark_claims, benchmark_index
 
 CACHE = BENCHMARK_CACHE
 CONFIGS = MODES
@@ -128,10 +127,7 @@ def rrf_ranking(index: Index, claim: str, lexical_weight: float, k: int = K) -> 
     return [passages[c.row].doc_id for c in found[:k]]
 
 def load_queries(folder: str | Path, split: str, limit: int | None = None) -> list[dict]:
-    path = Path(folder) / f"queries-{split}.jsonl"
-    with path.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return rows[:limit] if limit is not None else rows
+    return benchmark_claims(folder, split, limit)
 
 def rank_all(queries: Sequence[dict], rank: Callable[[str], list[str]]
              ) -> tuple[dict[str, list[str]], list[float]]:

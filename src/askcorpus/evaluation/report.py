@@ -61,13 +61,13 @@ def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
         seed = _read(results / "latest.json")
     else:
         opened = open_index(index, rebuild_from=corpus, log=True)
-        rows = seeds.load_jsonl(questions, limit)
-        gold_rows = seeds.load_jsonl(gold_file) if gold_file.is_file() else []
+        rows = training.read_jsonl(questions, limit)
+        gold_rows = training.read_jsonl(gold_file) if gold_file.is_file() else []
         seed = seeds.evaluate(opened, rows, attribution_rows=gold_rows,
                               judges=learning.stage_judges(opened),
                               log=lambda line: print(line, flush=True))
         if train_questions is not None and Path(train_questions).is_file() and limit is None:
-            extra = seeds.load_jsonl(off_topic) if off_topic and Path(off_topic).is_file() \
+            extra = training.read_jsonl(off_topic) if off_topic and Path(off_topic).is_file() \
                 else []
             claims = []
             if perspectrum_train and Path(perspectrum_train, "corpus.jsonl").is_file():
@@ -75,9 +75,9 @@ def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
                 claims = training.claim_examples(
                     bench, training.benchmark_claims(perspectrum_train, "train"),
                     training.untrained(bench.manifest.model.dim))
-            train_rows = seeds.load_jsonl(train_questions)
+            train_rows = training.read_jsonl(train_questions)
             seed["cross_validation"] = learning.cross_validate(
-                opened, [*train_rows, *rows], always_train=extra,
+                opened, train_rows, rows, always_train=extra,
                 extra_examples=claims, log=lambda line: print(line, flush=True))
             seed["cross_validation"]["rules_on_training_questions"] = learning.rules_on_unseen(
                 opened, train_rows)

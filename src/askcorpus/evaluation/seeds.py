@@ -8,7 +8,6 @@ its [start, end) overlaps the quote's span. Ranking metrics come from ir-measure
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from askcorpus.evaluation.metrics import (
 )
 from askcorpus.evaluation.tables import fmt, machine, percentile, table
 from askcorpus.retrieve import MODES
+from askcorpus.training import locate_evidence
 
 CONFIGS = MODES
 RANKING = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
@@ -109,21 +109,10 @@ def failures(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> list[d
             add("missed side", f"missing {', '.join(missing)}; shown {sorted(o.sides)}")
     return rows
 
-def load_jsonl(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return rows[:limit] if limit is not None else rows
-
 def gold_spans(index: Index, question: dict[str, Any]) -> list[Gold]:
-    out = []
-    for i, ev in enumerate(question["evidence"]):
-        start = index.document(ev["doc"]).text.find(ev["quote"])
-        if start < 0:
-            raise CorpusError(f"{question['id']}: evidence quote not found in {ev['doc']}: "
-                              f"{ev['quote'][:60]!r}; the questions and the corpus disagree.")
-        out.append(Gold(f"{question['id']}-e{i}", ev["doc"], start, start + len(ev["quote"]),
-                        ev["quote"]))
-    return out
+    return [Gold(f"{question['id']}-e{i}", doc, start, end, ev["quote"])
+            for i, ((doc, start, end), ev) in enumerate(zip(
+                locate_evidence(index, question), question["evidence"], strict=True))]
 
 def _valid(index: Index, citations: Iterable[Any]) -> tuple[int, int]:
     citations = list(citations)
@@ -150,6 +139,15 @@ def run_question(index: Index, question: dict[str, Any], config: str,
     ranking = [(c.passage.doc_id, c.passage.start, c.passage.end) for c in citations]
     valid, cited = _valid(index, shown)
     return Outcome(question, config, ranking, sides, status, seconds, valid, cited)
+
+def score_rankings(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> None:
+    """Set each outcome's ranking metrics against the gold quotes of its question."""
+    qrels = {o.qid: [g.item for g in gold[o.qid]] for o in outcomes if o.question["answerable"]}
+    per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
+                                        for o in outcomes})
+    for o in outcomes:
+        o.scores = per_query.get(o.qid, {})
+
 
 def attribution(index: Index, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Speaker and perspective of the passage that overlaps each gold statement the most."""
@@ -201,16 +199,12 @@ def evaluate(index: Index, questions: Sequence[dict[str, Any]], *,
         + (["full"] if "full" in configs else [])
     started, generation = time.perf_counter(), index.generation
     gold = {q["id"]: gold_spans(index, q) for q in questions}
-    qrels = {q["id"]: [g.item for g in gold[q["id"]]] for q in questions if q["answerable"]}
     index.search("warm-up query", k=1, mode="hybrid")  # load the model outside the timings
     results: dict[str, Any] = {"configs": {}, "by_type": {}, "failures": [], "per_question": [],
                                "coverage": coverage(index, gold)}
     for config in configs:
         outcomes = [run_question(index, q, config, judges.get(config)) for q in questions]
-        per_query = ranking_metrics(qrels, {o.qid: credit(o.ranking, gold[o.qid])
-                                            for o in outcomes})
-        for o in outcomes:
-            o.scores = per_query.get(o.qid, {})
+        score_rankings(outcomes, gold)
         results["configs"][config] = summarize(outcomes, config)
         types = sorted({q["type"] for q in questions})
         results["by_type"][config] = {t: summarize([o for o in outcomes
