@@ -85,6 +85,7 @@ def other_with_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_seed_gold_speakers_and_sides(seed_corpus: Path) -> None:
     figures = measure(seed_corpus, DATA / "attribution_gold.jsonl")
+    print(f"seed gold list: {figures}")  # the figure, shown with pytest -s
     assert figures.statements >= 100
     assert figures.accuracy >= MIN_SEED_ACCURACY, str(figures)
     assert figures.wrong_side_rate <= MAX_WRONG_SIDE, str(figures)
@@ -93,6 +94,7 @@ def test_seed_gold_speakers_and_sides(seed_corpus: Path) -> None:
 def test_other_corpus_without_a_catalog() -> None:
     assert not (OTHER / "catalog.toml").exists()
     figures = measure(OTHER, DATA / "othercorpus_gold.jsonl", side_of=UNLABELED)
+    print(f"catalog-free corpus: {figures}")
     assert figures.statements >= 60 and figures.attributed >= 60, str(figures)
     assert figures.accuracy >= MIN_OTHER_ACCURACY, str(figures)
     assert figures.wrong_side_rate <= MAX_WRONG_SIDE, str(figures)
