@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import askcorpus
-from askcorpus import building, cli
+from askcorpus import building, cli, index_format
 from askcorpus.embedding import load_encoder
 from conftest import FIXTURE_CATALOG, FIXTURE_FILES, HASH_MODEL, write_corpus
 
@@ -109,3 +110,69 @@ def test_unchanged_documents_keep_their_passages_until_the_catalog_changes(
     catalog.write_text(catalog.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     askcorpus.build(corpus, index_dir, model=HASH_MODEL)
     assert len(split_calls) == len(second.documents())  # speakers may change: all again
+
+
+def _jsonl_rows(count: int) -> list[dict[str, str]]:
+    """Documents of one to three paragraphs and sentences, like a generated JSONL corpus."""
+    rows = []
+    for i in range(count):
+        text = (f"The dam at site {i} holds {i * 3} million cubic metres. Farmers near site "
+                f"{i} say they need more water.")
+        if i % 3 == 0:
+            text += f"\n\nThe council of district {i % 7} will vote on the gates in May."
+        rows.append({"id": f"doc-{i:03d}", "text": text, "title": f"Site {i} report"})
+    return rows
+
+
+def _write_jsonl(folder: Path, rows: list[dict[str, str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
+                                         encoding="utf-8")
+    return folder
+
+
+def _artifacts(index: askcorpus.Index) -> dict[str, bytes]:
+    """Every file of the served generation but the manifest (which holds the build time)."""
+    folder = index.index_dir / index.generation
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def test_an_incremental_build_writes_the_bytes_of_a_full_build(tmp_path: Path) -> None:
+    rows = _jsonl_rows(40)
+    corpus = _write_jsonl(tmp_path / "corpus", rows)
+    askcorpus.build(corpus, tmp_path / "index", model=HASH_MODEL)
+    rows[20]["text"] += " This sentence was edited."  # edited
+    rows[3]["text"] = rows[3]["text"].replace("\n\n", "\n\nA new paragraph.\n\n")
+    del rows[11]  # removed
+    rows.append({"id": "doc-new", "text": "A new report. It has two sentences."})  # added
+    _write_jsonl(corpus, rows)
+    again = askcorpus.build(corpus, tmp_path / "index", model=HASH_MODEL)
+    full = askcorpus.build(corpus, tmp_path / "full", model=HASH_MODEL)
+    assert _artifacts(again) == _artifacts(full)
+    assert again.manifest.counts == full.manifest.counts
+    assert _answers(again) == _answers(full)
+
+
+def test_the_opened_index_equals_one_read_from_disk(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """api.build opens the new generation with the records it wrote (index_format.lent):
+    the same index as opening the folder afresh, in another build or process."""
+    parsed: list[str] = []
+    original = index_format._read_jsonl
+
+    def spy(path: Path, hint: str) -> list[dict[str, object]]:
+        parsed.append(path.name)
+        return original(path, hint)
+
+    monkeypatch.setattr(index_format, "_read_jsonl", spy)
+    corpus = _write_jsonl(tmp_path / "corpus", _jsonl_rows(12))
+    built = askcorpus.build(corpus, tmp_path / "index", model=HASH_MODEL)
+    assert parsed == []  # no previous generation, and the new one was not parsed back
+    fresh = askcorpus.open(tmp_path / "index")
+    assert parsed == ["documents.jsonl", "passages.jsonl"]  # lent only inside the build
+    assert built.documents() == fresh.documents() and built.passages() == fresh.passages()
+    assert built.examples == fresh.examples and built.perspectives == fresh.perspectives
+    np.testing.assert_array_equal(built.retriever.vectors, fresh.retriever.vectors)
+    for question in QUESTIONS:
+        assert built.ask(question).to_dict() == fresh.ask(question).to_dict()

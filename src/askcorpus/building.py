@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from askcorpus import storage
 from askcorpus.attribution import Attributor
+from askcorpus.bulk import deferred_full_gc
 from askcorpus.catalog import CATALOG_NAME
 from askcorpus.corpus import Corpus, fingerprint, load_corpus
 from askcorpus.dense import Dense
@@ -26,6 +27,7 @@ from askcorpus.index_format import (
     Generation,
     Manifest,
     ModelInfo,
+    lent,
     make_manifest,
     read_generation,
     write_generation,
@@ -51,33 +53,58 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     old ones). Disk full, I/O errors or permissions leave the previous index untouched.
     """
     started = time.perf_counter()
+    with deferred_full_gc():  # 10,000s of records: see bulk.py
+        parts = assemble(corpus_root, index_dir, settings, strict=strict, progress=progress,
+                         version=version)
+        try:
+            with storage.build_lock(index_dir):
+                with storage.new_generation(index_dir) as staging:
+                    manifest = make_manifest(parts.corpus, parts.passages, parts.model, settings,
+                                             time.perf_counter() - started, version,
+                                             parts.dense.params)
+                    records = write_generation(staging, parts.corpus, parts.passages,
+                                               parts.dense, parts.lexical, parts.sentences,
+                                               manifest)
+                    generation = storage.publish(index_dir, staging)
+                with lent(records):  # the body opens the new generation: no second parse
+                    yield generation
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise IndexFolderError(f"Cannot write the index at {index_dir} ({reason}); the "
+                                   "previous index is unchanged. Free disk space or fix the "
+                                   "folder's permissions, then run `askcorpus build --index "
+                                   f"{index_dir}` again.") from exc
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Everything a generation is written from."""
+
+    corpus: Corpus
+    passages: list[Passage]
+    model: ModelInfo
+    dense: Dense
+    lexical: Lexical
+    sentences: SentenceTable
+
+
+def assemble(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
+             progress: bool, version: str) -> Parts:
+    """Read the corpus, split it, embed what the served generation cannot lend, index it."""
     loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
                          progress=progress)
     previous = previous_generation(index_dir)
     passages = split(loaded, settings, kept_passages(previous, loaded, settings, version))
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
-    vectors, sentences = embed([p.text for p in passages], encoder,
-                               reusable(previous, encoder), progress=progress)
+    vectors, sentences = embed(passages, encoder, reusable(previous, encoder),
+                               progress=progress)
     dense = Dense.build(vectors, queries=tuning_queries(sentences.vectors))
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
-    model = ModelInfo(encoder.name, encoder.revision, encoder.dim)
     export_for_build(settings.model)  # queries then run without torch (onnx_encoder.py)
-    try:
-        with storage.build_lock(index_dir):
-            with storage.new_generation(index_dir) as staging:
-                manifest = make_manifest(loaded, passages, model, settings,
-                                         time.perf_counter() - started, version, dense.params)
-                write_generation(staging, loaded, passages, dense, lexical, sentences, manifest)
-                generation = storage.publish(index_dir, staging)
-            yield generation
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise IndexFolderError(f"Cannot write the index at {index_dir} ({reason}); the previous "
-                               "index is unchanged. Free disk space or fix the folder's "
-                               f"permissions, then run `askcorpus build --index {index_dir}` "
-                               "again.") from exc
+    return Parts(loaded, passages, ModelInfo(encoder.name, encoder.revision, encoder.dim),
+                 dense, lexical, sentences)
 
 
 @dataclass(frozen=True)
@@ -88,12 +115,18 @@ class Reusable:
     generation: Generation  # owns the FAISS index the vectors are a view of
     rows: dict[str, int]
 
-    def row(self, text: str, spans: list[tuple[int, int]]) -> int | None:
-        """The old row holding ``text`` with the same sentence spans, if any."""
-        row = self.rows.get(text)
-        if row is None or self.generation.sentences.spans_of(row) != spans:
-            return None
-        return row
+    def old_row(self, passage: Passage) -> int | None:
+        """The old row holding ``passage``'s text with the same sentence spans, if any.
+
+        A passage that ``kept_passages`` carried over (the very object of the old generation)
+        was split into sentences by this same askcorpus: its stored spans are taken as they
+        are, so only the passages of edited documents are split again here.
+        """
+        row = self.rows.get(passage.text)
+        if row is None or self.generation.passages[row] is passage:
+            return row
+        return row if self.generation.sentences.spans_of(row) == sentence_spans(
+            passage.text) else None
 
 
 def previous_generation(index_dir: Path) -> Generation | None:
@@ -121,37 +154,47 @@ def reusable(generation: Generation | None, encoder: Encoder) -> Reusable | None
     return Reusable(generation, {p.text: i for i, p in enumerate(generation.passages)})
 
 
-def embed(texts: list[str], encoder: Encoder, reuse: Reusable | None, *,
+def embed(passages: Sequence[Passage], encoder: Encoder, reuse: Reusable | None, *,
           progress: bool = False) -> tuple[np.ndarray, SentenceTable]:
-    """Passage and sentence vectors of ``texts``: copied from ``reuse`` where a passage is
-    unchanged, encoded for the others only (an incremental build)."""
+    """Passage and sentence vectors (and sentence spans) of ``passages``: copied from ``reuse``
+    where a passage is unchanged, encoded for the others only (an incremental build)."""
     dim = encoder.dim
-    spans = [sentence_spans(t) for t in texts]
-    old = [reuse.row(t, s) if reuse is not None else None
-           for t, s in zip(texts, spans, strict=True)]
-    fresh = [i for i, row in enumerate(old) if row is None]
+    texts = [p.text for p in passages]
+    old = np.array([-1 if reuse is None or (row := reuse.old_row(p)) is None else row
+                    for p in passages], dtype=np.int64)
+    fresh, kept = np.flatnonzero(old < 0), np.flatnonzero(old >= 0)
     vectors = np.zeros((len(texts), dim), dtype=np.float32)
-    if fresh:
+    if len(fresh):
         vectors[fresh] = encoder.encode([texts[i] for i in fresh], progress=progress)
     new = build_table([texts[i] for i in fresh], vectors[fresh],
                       lambda batch: encoder.encode(batch, progress=progress)
                       if batch else np.zeros((0, dim), dtype=np.float32))
     if reuse is None:
         return vectors, new
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(s) for s in spans])
-    sentence_vectors = np.zeros((int(offsets[-1]), dim), dtype=np.float32)
     before = reuse.generation.sentences
-    for i, row in enumerate(old):
-        if row is not None:
-            vectors[i] = reuse.generation.vectors[row]
-            source = before.vectors[before.offsets[row]:before.offsets[row + 1]]
-            sentence_vectors[offsets[i]:offsets[i + 1]] = source
-    for j, i in enumerate(fresh):
-        sentence_vectors[offsets[i]:offsets[i + 1]] = new.vectors[new.offsets[j]:
-                                                                  new.offsets[j + 1]]
-    flat = np.array([pair for s in spans for pair in s], dtype=np.int32).reshape(-1, 2)
-    return vectors, SentenceTable(offsets, flat, sentence_vectors)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    counts[kept] = np.diff(before.offsets)[old[kept]]
+    counts[fresh] = np.diff(new.offsets)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(counts)
+    # Whole-array copies, not a loop over 10,000s of rows: the bulk of an incremental build.
+    vectors[kept] = reuse.generation.vectors[old[kept]]
+    table = SentenceTable(offsets, np.zeros((int(offsets[-1]), 2), dtype=np.int32),
+                          np.zeros((int(offsets[-1]), dim), dtype=np.float32))
+    target, source = sentence_rows(offsets, kept), sentence_rows(before.offsets, old[kept])
+    table.spans[target], table.vectors[target] = before.spans[source], before.vectors[source]
+    target = sentence_rows(offsets, fresh)  # the fresh passages' sentences, in order
+    table.spans[target], table.vectors[target] = new.spans, new.vectors
+    return vectors, table
+
+
+def sentence_rows(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sentence rows of passages ``rows``, passage after passage: the concatenation of
+    ``range(offsets[r], offsets[r + 1])`` for each r, without a Python loop."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    # Row k of block j is starts[j] + (k - where block j begins in the output).
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,14 @@ a hand-edited or truncated artifact is reported as corrupt, never answered from.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tempfile
+import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,12 @@ import numpy as np
 
 from askcorpus import storage
 from askcorpus.ann import AnnParams
+from askcorpus.bulk import deferred_full_gc
 from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, CorpusFile
 from askcorpus.dense import Dense
 from askcorpus.errors import CorruptIndexError, StaleIndexError
+from askcorpus.hashing import sha256_bytes
 from askcorpus.lexical import TOKENIZER, Lexical
 from askcorpus.sentences import SentenceTable
 from askcorpus.settings import Settings
@@ -47,6 +52,7 @@ SENTENCE_OFFSETS = "sentence_offsets.npy"
 SENTENCE_SPANS = "sentence_spans.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 BM25 = "bm25"
+_ROWS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # documents and passages
 
 
 @dataclass(frozen=True)
@@ -189,13 +195,15 @@ def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
         built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann)
 
 
+@deferred_full_gc()
 def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
                      dense: Dense, lexical: Lexical, sentences: SentenceTable,
-                     manifest: Manifest) -> None:
-    """Write every artifact into ``staging``, the manifest last (through ``storage``)."""
-    storage.write_bytes(staging / DOCUMENTS, _jsonl(
-        [{**d.metadata(), "text": d.text} for d in corpus.documents]))
-    storage.write_bytes(staging / PASSAGES, _jsonl([p.to_dict() for p in passages]))
+                     manifest: Manifest) -> Records:
+    """Write every artifact into ``staging``, the manifest last (through ``storage``); returns
+    the records written, which ``lent`` can offer to the reader of this generation."""
+    rows = {DOCUMENTS: _jsonl(corpus.documents), PASSAGES: _jsonl(passages)}
+    for name, data in rows.items():
+        storage.write_bytes(staging / name, data)
     storage.write_bytes(staging / CATALOG, json.dumps(
         CatalogView.of(corpus.catalog).to_dict(), ensure_ascii=False, sort_keys=True).encode())
     for name, array in ((SENTENCE_OFFSETS, sentences.offsets),
@@ -210,8 +218,44 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
         for path in sorted(Path(scratch).iterdir()):
             storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
     storage.write_manifest(staging, manifest.to_dict())
+    return Records(tuple(corpus.documents), tuple(passages),
+                   (sha256_bytes(rows[DOCUMENTS]), sha256_bytes(rows[PASSAGES])))
 
 
+@dataclass(frozen=True)
+class Records:
+    """The documents and passages a build wrote, and the SHA-256 of the two files holding them."""
+
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+    digests: tuple[str, str]  # documents.jsonl, passages.jsonl
+
+
+_lent: dict[tuple[str, str], Records] = {}
+_lent_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def lent(records: Records) -> Iterator[None]:
+    """While the block runs, a generation whose documents.jsonl and passages.jsonl have
+    ``records``' checksums is read with these records instead of parsing the two files again.
+
+    The build that wrote them opens the new index inside such a block (api.build): its
+    checksums are verified as for any read, and the files are exactly the bytes serialised from
+    these records, so parsing them back would only make equal copies (a fifth of a 10,000-
+    document incremental rebuild). Outside the block every read parses: the next build, or
+    another process, reads its previous generation from disk.
+    """
+    with _lent_lock:
+        _lent[records.digests] = records
+    try:
+        yield
+    finally:
+        with _lent_lock:
+            _lent.pop(records.digests, None)
+
+
+@deferred_full_gc()
 def read_generation(index_dir: Path) -> Generation:
     """The generation ``CURRENT`` names, verified artifact by artifact."""
     folder = storage.current_generation(index_dir)
@@ -226,8 +270,7 @@ def read_generation(index_dir: Path) -> Generation:
                               f"twice, no vector index parameters); {hint}.")
     try:
         manifest = Manifest.from_dict(raw)
-        documents = tuple(Document(**row) for row in _read_jsonl(folder / DOCUMENTS, hint))
-        passages = tuple(Passage.from_dict(row) for row in _read_jsonl(folder / PASSAGES, hint))
+        documents, passages = _records(folder, raw["artifacts"], hint)
         catalog = CatalogView.from_dict(json.loads((folder / CATALOG).read_text("utf-8")))
     except (KeyError, TypeError, ValueError) as exc:
         # Checksums match but the content is not what this version writes (hand-edited).
@@ -248,6 +291,19 @@ def read_generation(index_dir: Path) -> Generation:
                       sentences)
 
 
+def _records(folder: Path, artifacts: dict[str, Any], hint: str
+             ) -> tuple[tuple[Document, ...], tuple[Passage, ...]]:
+    """The generation's documents and passages: the ones ``lent`` offers for these checksums
+    (already verified against the files), else parsed from the files."""
+    digests = tuple(artifacts.get(name, {}).get("sha256") for name in (DOCUMENTS, PASSAGES))
+    with _lent_lock:
+        known = _lent.get(digests)  # a missing checksum (None) never matches
+    if known is not None:
+        return known.documents, known.passages
+    return (tuple(Document(**row) for row in _read_jsonl(folder / DOCUMENTS, hint)),
+            tuple(Passage.from_dict(row) for row in _read_jsonl(folder / PASSAGES, hint)))
+
+
 def _load_array(path: Path, hint: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
@@ -255,21 +311,40 @@ def _load_array(path: Path, hint: str) -> np.ndarray:
         raise CorruptIndexError(f"{path} cannot be read; {hint}.") from exc
 
 
-def _jsonl(rows: list[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                   for r in rows).encode("utf-8")
+def _jsonl(records: Sequence[Document] | Sequence[Passage]) -> bytes:
+    """One JSON object per record and line: every field, keys sorted (tuples become lists).
+
+    The same bytes as ``json.dumps(asdict(record), ...)`` at a quarter of the time: fields are
+    read shallowly (asdict deep-copies each value) and one encoder serves every row (json.dumps
+    with options builds a new one per call), which matters at 10,000s of rows per build.
+    """
+    if not records:
+        return b""
+    names = [f.name for f in fields(records[0])]
+    return "".join(_ROWS.encode({n: getattr(r, n) for n in names}) + "\n"
+                   for r in records).encode("utf-8")
 
 
 def _read_jsonl(path: Path, hint: str) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise CorruptIndexError(f"{path} line {number} is not valid JSON; {hint}.") \
-                    from exc
-    return rows
+    """Every line's object, parsed as one JSON array (a third faster than line by line); a
+    file that does not parse so is read again line by line to name the bad line."""
+    # Not splitlines(): JSON keeps U+2028 and other line separators raw inside strings.
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    try:
+        rows = json.loads("[" + ",".join(lines) + "]")
+    except json.JSONDecodeError:
+        rows = None
+    if isinstance(rows, list) and len(rows) == len(lines):
+        return rows
+    for number, line in enumerate(lines, start=1):
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorruptIndexError(f"{path} line {number} is not valid JSON; {hint}.") \
+                from exc
+    raise CorruptIndexError(f"{path} holds more JSON values than lines; {hint}.")
 
 
 def _verify_passages(folder: Path, manifest: Manifest, documents: tuple[Document, ...],

@@ -1,0 +1,46 @@
+"""Bulk record work: CPython's full-heap collections deferred while 10,000s of records are made.
+
+A build or a generation read makes a few container objects per passage (parsed rows,
+Passages, Documents, token lists, word sets). The cycle collector promotes every batch of
+them that is still alive at a young collection, and once promotions reach a quarter of the
+old heap it scans the whole heap; a build or a server holds half a million objects (the
+model, the previous generation), so each of those scans costs about 0.3 s. Measured on an
+incremental rebuild of 10,000 documents: 0.66-0.9 s of 2.2-2.4 s went to the collector, in
+2-3 full scans that found next to nothing (these records hold no reference cycles).
+
+Inside ``deferred_full_gc`` the young generations are still collected (short-lived cycles, such
+as a PDF parser's or the model's, are freed as usual); only the full-heap scan waits until the
+outermost block ends, when the collector's thresholds are put back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
+
+# Young collections between full ones (CPython's default is 10): more than any build makes.
+_DEFERRED = 1_000_000
+_lock = threading.Lock()
+_depth = 0  # blocks in progress in any thread: the collector is process-wide
+_saved: tuple[int, ...] = ()
+
+
+@contextlib.contextmanager
+def deferred_full_gc() -> Iterator[None]:
+    """Run the block without full-heap collections (young ones go on); the thresholds the
+    process had come back when the last such block, in any thread, ends."""
+    global _depth, _saved
+    with _lock:
+        if _depth == 0:
+            _saved = gc.get_threshold()
+            gc.set_threshold(_saved[0], _saved[1], _DEFERRED)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.set_threshold(*_saved)
