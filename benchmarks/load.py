@@ -4,9 +4,11 @@ Starts a real ``askcorpus serve`` on 127.0.0.1 (a free port), sends N requests a
 concurrency through the two-step ``/gradio_api/call/ask`` API (POST, then GET the event
 stream) for several rounds, and reports throughput, p50/p95/p99 latency, errors, rejected
 requests (queue full, counted apart from errors) and the server's RSS after each round. The
-same measurement of ``benchmarks/noop_app.py`` (a no-op handler, same launch options) runs in
-the same invocation as the baseline. Every request has a timeout and every round a wall-time
-cap, so the run always ends. Only loopback targets are used.
+same measurement of the servers of ``benchmarks/apps.py`` (same launch options: a no-op
+handler, the baseline; an encode + FAISS search handler, the floor of answering; the askcorpus
+app at concurrency 1, the setting before) runs in the same invocation, round by round. Every
+request has a timeout and every round a wall-time cap, so the run always ends. Only loopback
+targets are used.
 
     python benchmarks/load.py                      # 300 requests x 3 rounds, concurrency 8
     python benchmarks/load.py --requests 40 --rounds 2 --model hash:64 --no-baseline
@@ -162,41 +164,91 @@ def run_round(number: int, url: str, proc: subprocess.Popen, *, requests: int,
     )
 
 
-def measure(name: str, cmd: list[str], port: int, args: argparse.Namespace,
-            workdir: Path) -> dict:
-    url = f"http://{HOST}:{port}"
-    log = workdir / f"{name}.log"
+@dataclass
+class Server:
+    """One server under test, started before the rounds and stopped after them."""
+
+    name: str
+    cmd: list[str]
+    port: int
+    proc: subprocess.Popen | None = None
+    warm_rss: float = float("nan")
+    rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def start(server: Server, args: argparse.Namespace, workdir: Path) -> None:
+    log = workdir / f"{server.port}.log"
     src = str(ROOT / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (src, os.environ.get(
         "PYTHONPATH")))), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-        "GRADIO_TEMP_DIR": str(workdir / f"{name}-tmp")}
+        "GRADIO_TEMP_DIR": str(workdir / f"{server.port}-tmp")}
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        server.proc = subprocess.Popen(server.cmd, stdout=out, stderr=subprocess.STDOUT,
+                                       cwd=ROOT, env=env)
+    wait_ready(server.url, server.proc, args.startup_timeout, log)
+    # Warm-up, not measured. Gradio keeps per-session state for the last
+    # state_session_capacity (1000) sessions and every /call request is a new session, so
+    # RSS only settles after about 1000 requests: use --warmup 1000 to measure leaks.
+    run_round(0, server.url, server.proc, requests=max(args.warmup, 1),
+              concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall)
+    server.warm_rss = round(rss_mb(server.proc), 1)
+
+
+def stop(server: Server) -> None:
+    if server.proc is None:
+        return
+    server.proc.terminate()
     try:
-        wait_ready(url, proc, args.startup_timeout, log)
-        # Warm-up, not measured. Gradio keeps per-session state for the last
-        # state_session_capacity (1000) sessions and every /call request is a new session, so
-        # RSS only settles after about 1000 requests: use --warmup 1000 to measure leaks.
-        run_round(0, url, proc, requests=max(args.warmup, 1), concurrency=args.concurrency,
-                  timeout=args.timeout, wall=args.round_wall)
-        warm_rss = round(rss_mb(proc), 1)
-        rounds = [run_round(i + 1, url, proc, requests=args.requests,
-                            concurrency=args.concurrency, timeout=args.timeout,
-                            wall=args.round_wall) for i in range(args.rounds)]
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+def measure(servers: list[Server], args: argparse.Namespace, workdir: Path) -> list[dict]:
+    """Every server's rounds, interleaved (round 1 of each, then round 2 of each...), so that
+    the load of this shared machine changes the figures of all of them alike."""
+    try:
+        for server in servers:
+            start(server, args, workdir)
+        for number in range(1, args.rounds + 1):
+            for server in servers:
+                assert server.proc is not None
+                server.rounds.append(run_round(
+                    number, server.url, server.proc, requests=args.requests,
+                    concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return {"name": name, "warm_rss_mb": warm_rss, "rounds": [asdict(r) for r in rounds],
+        for server in servers:
+            stop(server)
+    return [_figures(server) for server in servers]
+
+
+def _figures(server: Server) -> dict:
+    rounds, warm_rss = server.rounds, server.warm_rss
+    return {"name": server.name, "warm_rss_mb": warm_rss, "rounds": [asdict(r) for r in rounds],
             "rss_growth_mb": round(rounds[-1].rss_mb - warm_rss, 1) if rounds else None,
             "rss_growth_after_round1_mb": round(rounds[-1].rss_mb - rounds[0].rss_mb, 1)
             if rounds else None,
             # The issue's leak criterion: growth from the end of round 2 to the end of round 3.
             "rss_growth_round2_to_3_mb": round(rounds[2].rss_mb - rounds[1].rss_mb, 1)
             if len(rounds) >= 3 else None}
+
+
+def ratios(results: list[dict], baseline: dict) -> None:
+    """Each server's rate over the baseline's in the same round, and its range over rounds."""
+    print(f"\nrate over {baseline['name']}, round by round:")
+    for result in results:
+        if result is baseline:
+            continue
+        pairs = [r["throughput_rps"] / b["throughput_rps"] if b["throughput_rps"] else
+                 float("nan") for r, b in zip(result["rounds"], baseline["rounds"], strict=True)]
+        rates = [r["throughput_rps"] for r in result["rounds"]]
+        print(f"  {result['name']:48} {min(rates):6.1f}-{max(rates):6.1f} req/s  "
+              f"{' '.join(f'{x:.2f}x' for x in pairs)}")
 
 
 def report(result: dict) -> None:
@@ -240,21 +292,34 @@ def main(argv: list[str] | None = None) -> int:
                      "--index", str(index)] + (["--model", args.model] if args.model else [])
             subprocess.run(build, check=True, cwd=ROOT, capture_output=True, timeout=900,
                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-        results = []
-        port = free_port()
-        serve = [sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
-                 "--index", str(index), "--host", HOST, "--port", str(port)]
-        results.append(measure("askcorpus serve", serve, port, args, workdir))
+        sys.path.insert(0, str(ROOT / "src"))  # the askcorpus the servers run (PYTHONPATH)
+        from askcorpus.ui import ENGINE_CONCURRENCY
+
+        app = [sys.executable, str(ROOT / "benchmarks" / "apps.py")]
+        servers = [Server(f"askcorpus serve (concurrency {ENGINE_CONCURRENCY})", [
+            sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
+            "--index", str(index)], free_port())]
         if not args.no_baseline:
-            port = free_port()
-            noop = [sys.executable, str(ROOT / "benchmarks" / "noop_app.py"), "--host", HOST,
-                    "--port", str(port)]
-            results.append(measure("no-op Gradio app (baseline)", noop, port, args, workdir))
+            servers += [
+                Server("askcorpus app, concurrency 1", [*app, "askcorpus", "--index", str(index),
+                       "--corpus", args.corpus, "--concurrency", "1"], free_port()),
+                Server(f"floor: encode + FAISS search (concurrency {ENGINE_CONCURRENCY})",
+                       [*app, "search", "--index", str(index)], free_port()),
+                Server("no-op Gradio app, concurrency 1", [*app, "noop", "--concurrency", "1"],
+                       free_port()),
+                Server(f"no-op Gradio app (baseline, concurrency {ENGINE_CONCURRENCY})",
+                       [*app, "noop"], free_port())]
+        for server in servers:
+            server.cmd += ["--host", HOST, "--port", str(server.port)]
+        results = measure(servers, args, workdir)
         print(f"{args.requests} requests x {args.rounds} rounds at concurrency "
               f"{args.concurrency} after {args.warmup} warm-up requests, {os.cpu_count()} CPUs, "
               f"loopback {HOST}")
         for result in results:
             report(result)
+        if len(results) > 1:
+            ratios(results, results[-1])
+            ratios(results[:2] + results[3:4], results[3])  # the settings before, and after
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
         bad = sum(r["errors"] + r["timeouts"] for res in results for r in res["rounds"])

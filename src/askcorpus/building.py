@@ -52,45 +52,15 @@ def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict:
     The body runs while the build lock is held (to open the new generation and remove the
     old ones). Disk full, I/O errors or permissions leave the previous index untouched.
     """
+    with deferred_full_gc(), _published(corpus_root, index_dir, settings, strict=strict,
+                                        progress=progress, version=version) as generation:
+        yield generation  # 10,000s of records are made and dropped: see bulk.py
+
+
+@contextlib.contextmanager
+def _published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
+               progress: bool, version: str) -> Iterator[Path]:
     started = time.perf_counter()
-    with deferred_full_gc():  # 10,000s of records: see bulk.py
-        parts = assemble(corpus_root, index_dir, settings, strict=strict, progress=progress,
-                         version=version)
-        try:
-            with storage.build_lock(index_dir):
-                with storage.new_generation(index_dir) as staging:
-                    manifest = make_manifest(parts.corpus, parts.passages, parts.model, settings,
-                                             time.perf_counter() - started, version,
-                                             parts.dense.params)
-                    records = write_generation(staging, parts.corpus, parts.passages,
-                                               parts.dense, parts.lexical, parts.sentences,
-                                               manifest)
-                    generation = storage.publish(index_dir, staging)
-                with lent(records):  # the body opens the new generation: no second parse
-                    yield generation
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise IndexFolderError(f"Cannot write the index at {index_dir} ({reason}); the "
-                                   "previous index is unchanged. Free disk space or fix the "
-                                   "folder's permissions, then run `askcorpus build --index "
-                                   f"{index_dir}` again.") from exc
-
-
-@dataclass(frozen=True)
-class Parts:
-    """Everything a generation is written from."""
-
-    corpus: Corpus
-    passages: list[Passage]
-    model: ModelInfo
-    dense: Dense
-    lexical: Lexical
-    sentences: SentenceTable
-
-
-def assemble(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
-             progress: bool, version: str) -> Parts:
-    """Read the corpus, split it, embed what the served generation cannot lend, index it."""
     loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
                          progress=progress)
     previous = previous_generation(index_dir)
@@ -102,9 +72,24 @@ def assemble(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: 
     footnotes = merge_footnotes(passages)
     lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
                             k1=settings.bm25_k1, b=settings.bm25_b)
+    model = ModelInfo(encoder.name, encoder.revision, encoder.dim)
     export_for_build(settings.model)  # queries then run without torch (onnx_encoder.py)
-    return Parts(loaded, passages, ModelInfo(encoder.name, encoder.revision, encoder.dim),
-                 dense, lexical, sentences)
+    try:
+        with storage.build_lock(index_dir):
+            with storage.new_generation(index_dir) as staging:
+                manifest = make_manifest(loaded, passages, model, settings,
+                                         time.perf_counter() - started, version, dense.params)
+                records = write_generation(staging, loaded, passages, dense, lexical,
+                                           sentences, manifest)
+                generation = storage.publish(index_dir, staging)
+            with lent(records):  # the body opens the new generation: no second parse
+                yield generation
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise IndexFolderError(f"Cannot write the index at {index_dir} ({reason}); the previous "
+                               "index is unchanged. Free disk space or fix the folder's "
+                               f"permissions, then run `askcorpus build --index {index_dir}` "
+                               "again.") from exc
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,13 @@ FONT_STACK = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neu
               "Noto Sans", "Liberation Sans", "DejaVu Sans", "sans-serif")
 MONO_STACK = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono",
               "DejaVu Sans Mono", "monospace")
-# Every event that runs the encoder shares one queue slot, so the UI and the API
-# never encode at the same time (a shared sentence-transformers model is not thread-safe).
+# Every event that asks the engine shares one concurrency group of ENGINE_CONCURRENCY slots.
+# Two asks may run at once: the engine is thread-safe (a generation is immutable and swapped
+# whole, onnxruntime sessions take concurrent runs, the sentence-transformers fallback holds
+# its own lock), and on 2 cores one ask's encode and FAISS search, which release the GIL,
+# overlap the other's Python and Gradio's own work (tests/test_concurrent_asks.py).
 ENGINE = "engine"
+ENGINE_CONCURRENCY = 2
 WARM_UP_QUESTION = "What do the sources say?"
 MAX_EXPORTS = 256
 
@@ -81,9 +85,15 @@ class _Exports:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="askcorpus-ui-"))
         weakref.finalize(self, shutil.rmtree, self.root, True)  # also runs at interpreter exit
+        # Asks run concurrently: one pruning must not remove a folder another is writing.
+        self._lock = threading.Lock()
 
     def write(self, answer: Answer) -> tuple[str, str]:
         data = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+        with self._lock:
+            return self._write(answer, data)
+
+    def _write(self, answer: Answer, data: str) -> tuple[str, str]:
         # One folder per distinct answer keeps the download names plain and repeats free.
         folder = self.root / hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
         folder.mkdir(exist_ok=True)
@@ -198,8 +208,10 @@ def _corpus_tab(gr: Any, index: AskIndex, balance, perspectives) -> None:
     gr.HTML(render.balance_html(balance, perspectives), js_on_load=None)
 
 
-def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
-    """The askcorpus web app over an open index (the UI holds no retrieval logic).
+def build_app(index: AskIndex, *, max_question_chars: int = 2000,
+              concurrency: int = ENGINE_CONCURRENCY) -> gr.Blocks:
+    """The askcorpus web app over an open index (the UI holds no retrieval logic);
+    ``concurrency`` questions are answered at once (benchmarks/load.py compares settings).
 
     Example:
         >>> app = build_app(askcorpus.open("index"))  # doctest: +SKIP
@@ -275,10 +287,11 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000) -> gr.Blocks:
             outputs=[answer_out, state, cited, md_button, json_button, document_out],
             api_visibility="private",
             concurrency_id=ENGINE,
+            concurrency_limit=concurrency,
         )
         nearest.change(on_nearest, [state, nearest], answer_out, api_visibility="private")
         show_button.click(_show_document, [state, cited], document_out, api_visibility="private")
-        gr.api(ask, api_name="ask", concurrency_id=ENGINE)
+        gr.api(ask, api_name="ask", concurrency_id=ENGINE, concurrency_limit=concurrency)
     return app
 
 
@@ -328,6 +341,7 @@ def serve(
     port: int = 7860,
     blocked_paths: list[str],
     warm: bool = True,
+    concurrency: int = ENGINE_CONCURRENCY,
 ) -> None:
     """Serve the web UI until interrupted; ``blocked_paths`` should name the corpus and index.
 
@@ -340,7 +354,8 @@ def serve(
         print("Loading the model…", file=sys.stderr, flush=True)
         index.ask(WARM_UP_QUESTION)
     settings = getattr(index, "settings", None)
-    app = build_app(index, max_question_chars=getattr(settings, "max_question_chars", 2000))
+    app = build_app(index, max_question_chars=getattr(settings, "max_question_chars", 2000),
+                    concurrency=concurrency)
     app.queue(max_size=64, default_concurrency_limit=1)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (service managers, tests) shuts down like Ctrl-C: Gradio closes the server

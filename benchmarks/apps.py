@@ -1,0 +1,76 @@
+"""Servers for benchmarks/load.py, each launched with the hardened options and queue settings of
+``askcorpus serve``, so that the differences between their rates are what their handlers cost:
+
+- ``noop``: an ``ask`` API that returns at once (Gradio's own queue and HTTP overhead);
+- ``search``: an ``ask`` API that encodes the question and runs one FAISS search of the index,
+  the physical floor of answering (the work no answer can skip);
+- ``askcorpus``: the real app (``ui.serve``), here so that another concurrency can be measured.
+
+    python benchmarks/apps.py noop --port 7861 [--concurrency 2]
+    python benchmarks/apps.py search --index INDEX --port 7862
+    python benchmarks/apps.py askcorpus --index INDEX --corpus seeds --concurrency 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def main() -> None:
+    from askcorpus.ui import ENGINE_CONCURRENCY
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("handler", choices=["noop", "search", "askcorpus"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7861)
+    parser.add_argument("--index", default=None, help="index folder (search, askcorpus)")
+    parser.add_argument("--corpus", default="seeds", help="corpus folder (askcorpus)")
+    parser.add_argument("--concurrency", type=int, default=ENGINE_CONCURRENCY)
+    args = parser.parse_args()
+    if args.handler == "askcorpus":
+        import askcorpus
+        from askcorpus import ui
+
+        ui.serve(askcorpus.open(args.index), host=args.host, port=args.port,
+                 blocked_paths=[args.corpus, args.index], concurrency=args.concurrency)
+    else:
+        _bare(args)
+
+
+def _bare(args: argparse.Namespace) -> None:
+    """A bare Gradio app whose ``ask`` does nothing, or only the encode + FAISS search."""
+    import gradio as gr
+
+    from askcorpus.ui import ENGINE, launch_options
+
+    if args.handler == "search":
+        import askcorpus
+
+        index = askcorpus.open(args.index)
+        index.encode_query("Load the model before the port opens.")
+
+    def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
+        """No answer logic: what Gradio costs (noop), plus the floor of answering (search)."""
+        if args.handler == "noop":
+            return {"question": question, "status": "no_answer", "citations": []}
+        rows, scores = index.retriever.dense.top(index.encode_query(question), k)
+        return {"question": question, "status": "no_answer",
+                "citations": [{"row": int(r), "score": float(s)}
+                              for r, s in zip(rows, scores, strict=True)]}
+
+    with gr.Blocks(title=args.handler, analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as app:
+        gr.Markdown(f"{args.handler} baseline")
+        gr.api(ask, api_name="ask", concurrency_id=ENGINE, concurrency_limit=args.concurrency)
+    app.queue(max_size=64, default_concurrency_limit=1)
+    options = launch_options(blocked_paths=[], host=args.host, port=args.port)
+    options.pop("css", None)
+    app.launch(**options)
+
+
+if __name__ == "__main__":
+    main()
