@@ -4,10 +4,14 @@
 - ``noop``: an ``ask`` API that returns at once (Gradio's own queue and HTTP overhead);
 - ``search``: an ``ask`` API that encodes the question and runs one FAISS search of the index,
   the physical floor of answering (the work no answer can skip);
+- ``search-ui``: the real askcorpus app (``ui.serve``, every UI block) whose index only encodes
+  and searches: the floor of askcorpus serve, since Gradio builds a session of every block of an
+  app for each API call (~3 ms for the UI's 33 blocks, ~0.1 ms for a bare app's 2);
 - ``askcorpus``: the real app (``ui.serve``), here so that another concurrency can be measured.
 
     python benchmarks/apps.py noop --port 7861 [--concurrency 2]
     python benchmarks/apps.py search --index INDEX --port 7862
+    python benchmarks/apps.py search-ui --index INDEX --corpus seeds --port 7863
     python benchmarks/apps.py askcorpus --index INDEX --corpus seeds --concurrency 1
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -24,21 +29,48 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("handler", choices=["noop", "search", "askcorpus"])
+    parser.add_argument("handler", choices=["noop", "search", "search-ui", "askcorpus"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7861)
     parser.add_argument("--index", default=None, help="index folder (search, askcorpus)")
     parser.add_argument("--corpus", default="seeds", help="corpus folder (askcorpus)")
     parser.add_argument("--concurrency", type=int, default=ENGINE_CONCURRENCY)
     args = parser.parse_args()
-    if args.handler == "askcorpus":
+    if args.handler in ("askcorpus", "search-ui"):
         import askcorpus
         from askcorpus import ui
 
-        ui.serve(askcorpus.open(args.index), host=args.host, port=args.port,
-                 blocked_paths=[args.corpus, args.index], concurrency=args.concurrency)
+        index = askcorpus.open(args.index)
+        ui.serve(index if args.handler == "askcorpus" else SearchOnly(index), host=args.host,
+                 port=args.port, blocked_paths=[args.corpus, args.index],
+                 concurrency=args.concurrency)
     else:
         _bare(args)
+
+
+class SearchOnly:
+    """An index as the UI sees it, whose ``ask`` only encodes and searches (no answer logic)."""
+
+    def __init__(self, index: Any) -> None:
+        self._index = index
+        self.perspectives, self.examples = index.perspectives, index.examples
+        self.settings = index.settings
+
+    def ask(self, question: str, k: int = 5, perspectives: list[str] | None = None,
+            documents: list[str] | None = None) -> Any:
+        from askcorpus.types import Answer
+
+        self._index.retriever.dense.top(self._index.encode_query(question), k)
+        return Answer(question, "no_answer")
+
+    def documents(self) -> Any:
+        return self._index.documents()
+
+    def passages_of(self, doc_id: str) -> Any:
+        return self._index.passages_of(doc_id)
+
+    def balance(self) -> Any:
+        return self._index.balance()
 
 
 def _bare(args: argparse.Namespace) -> None:

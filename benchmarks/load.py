@@ -5,10 +5,10 @@ concurrency through the two-step ``/gradio_api/call/ask`` API (POST, then GET th
 stream) for several rounds, and reports throughput, p50/p95/p99 latency, errors, rejected
 requests (queue full, counted apart from errors) and the server's RSS after each round. The
 same measurement of the servers of ``benchmarks/apps.py`` (same launch options: a no-op
-handler, the baseline; an encode + FAISS search handler, the floor of answering; the askcorpus
-app at concurrency 1, the setting before) runs in the same invocation, round by round. Every
-request has a timeout and every round a wall-time cap, so the run always ends. Only loopback
-targets are used.
+handler, the baseline; an encode + FAISS search handler, bare and inside the askcorpus UI, the
+floors of answering; the askcorpus app at another concurrency) runs in the same invocation,
+round by round. Every request has a timeout and every round a wall-time cap, so the run always
+ends. Only loopback targets are used.
 
     python benchmarks/load.py                      # 300 requests x 3 rounds, concurrency 8
     python benchmarks/load.py --requests 40 --rounds 2 --model hash:64 --no-baseline
@@ -299,16 +299,18 @@ def main(argv: list[str] | None = None) -> int:
         servers = [Server(f"askcorpus serve (concurrency {ENGINE_CONCURRENCY})", [
             sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
             "--index", str(index)], free_port())]
+        other = 2 if ENGINE_CONCURRENCY == 1 else 1
         if not args.no_baseline:
             servers += [
-                Server("askcorpus app, concurrency 1", [*app, "askcorpus", "--index", str(index),
-                       "--corpus", args.corpus, "--concurrency", "1"], free_port()),
-                Server(f"floor: encode + FAISS search (concurrency {ENGINE_CONCURRENCY})",
+                Server(f"askcorpus app, concurrency {other}", [
+                    *app, "askcorpus", "--index", str(index), "--corpus", args.corpus,
+                    "--concurrency", str(other)], free_port()),
+                Server("floor: askcorpus UI, ask = encode + FAISS search", [
+                    *app, "search-ui", "--index", str(index), "--corpus", args.corpus],
+                    free_port()),
+                Server("floor: bare app, ask = encode + FAISS search",
                        [*app, "search", "--index", str(index)], free_port()),
-                Server("no-op Gradio app, concurrency 1", [*app, "noop", "--concurrency", "1"],
-                       free_port()),
-                Server(f"no-op Gradio app (baseline, concurrency {ENGINE_CONCURRENCY})",
-                       [*app, "noop"], free_port())]
+                Server("no-op Gradio app (baseline)", [*app, "noop"], free_port())]
         for server in servers:
             server.cmd += ["--host", HOST, "--port", str(server.port)]
         results = measure(servers, args, workdir)
@@ -319,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             report(result)
         if len(results) > 1:
             ratios(results, results[-1])
-            ratios(results[:2] + results[3:4], results[3])  # the settings before, and after
+            ratios(results[:2], results[0])  # the other concurrency over the default
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
         bad = sum(r["errors"] + r["timeouts"] for res in results for r in res["rounds"])

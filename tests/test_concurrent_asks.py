@@ -1,5 +1,5 @@
-"""Questions answered at once (ui.ENGINE_CONCURRENCY): the engine gives concurrent questions the
-answers it gives them one by one, and the app really runs two of them together."""
+"""Questions answered at once (``ui.serve(concurrency=2)``): the engine gives concurrent questions
+the answers it gives them one by one, and the app really runs two of them together."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_the_app_answers_two_questions_at_once() -> None:
 
     answer = contested_answer()
     index = MeetingIndex({answer.question: answer})
-    app = ui.build_app(index)
+    app = ui.build_app(index, concurrency=2)
     app.queue(max_size=64, default_concurrency_limit=1)
     port = free_port()
     app.launch(prevent_thread_lock=True, quiet=True,

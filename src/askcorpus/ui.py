@@ -40,12 +40,15 @@ FONT_STACK = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neu
 MONO_STACK = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono",
               "DejaVu Sans Mono", "monospace")
 # Every event that asks the engine shares one concurrency group of ENGINE_CONCURRENCY slots.
-# Two asks may run at once: the engine is thread-safe (a generation is immutable and swapped
-# whole, onnxruntime sessions take concurrent runs, the sentence-transformers fallback holds
-# its own lock), and on 2 cores one ask's encode and FAISS search, which release the GIL,
-# overlap the other's Python and Gradio's own work (tests/test_concurrent_asks.py).
+# The engine is thread-safe (a generation is immutable and swapped whole, onnxruntime sessions
+# take concurrent runs, the sentence-transformers fallback holds its own lock; see
+# tests/test_concurrent_asks.py), so ``serve(concurrency=2)`` answers two questions at once.
+# One is the default because two gained nothing on this project's 2 cores: 0.53-0.99x the asks
+# per second of one thread in process, 0.85-1.07x the requests per second under
+# benchmarks/load.py (the ask is mostly Python, serialised by the GIL; only its ~5 ms encode
+# and its FAISS search run beside the other).
 ENGINE = "engine"
-ENGINE_CONCURRENCY = 2
+ENGINE_CONCURRENCY = 1
 WARM_UP_QUESTION = "What do the sources say?"
 MAX_EXPORTS = 256
 
