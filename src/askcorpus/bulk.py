@@ -9,8 +9,9 @@ incremental rebuild of 10,000 documents: 0.66-0.9 s of 2.2-2.4 s went to the col
 2-3 full scans that found next to nothing (these records hold no reference cycles).
 
 Inside ``deferred_full_gc`` the young generations are still collected (short-lived cycles, such
-as a PDF parser's or the model's, are freed as usual); only the full-heap scan waits until the
-outermost block ends, when the collector's thresholds are put back.
+as a PDF parser's or the model's, are freed as usual); only full-heap scans are put off, and
+records that die before the block ends never cost one. The collector's thresholds come back
+when the outermost block ends.
 """
 
 from __future__ import annotations
