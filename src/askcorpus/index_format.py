@@ -9,6 +9,8 @@ A generation folder (``storage.py`` owns the folders, ``CURRENT`` and the checks
                       (flat inner product or HNSW by size; the manifest's ``ann`` says which)
     sentence_*.npy    every passage's sentence spans and vectors (sentences.py)
     bm25/             the bm25s index (stems + exact words, see lexical.py)
+    milvus.db/        with ``--store milvus`` and no server: the milvus-lite collection that
+                      answers dense top-k queries (milvus_store.py; checked by rows, not SHA)
     manifest.json     what built it and every artifact's SHA-256 (written last)
 
 Reading verifies counts, shapes and that every passage is the exact slice of its document, so
@@ -32,8 +34,8 @@ from askcorpus.ann import AnnParams
 from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, CorpusFile
 from askcorpus.dense import Dense
-from askcorpus.errors import CorruptIndexError, StaleIndexError
-from askcorpus.lexical import TOKENIZER, Lexical
+from askcorpus.errors import CorruptIndexError, IndexFolderError, StaleIndexError
+from askcorpus.lexical import TOKENIZER, Lexical, index_tokens
 from askcorpus.sentences import SentenceTable
 from askcorpus.settings import Settings
 from askcorpus.types import Actor, Document, Passage, Perspective
@@ -71,6 +73,40 @@ class Bm25Info:
 
 
 @dataclass(frozen=True)
+class StoreInfo:
+    """Which store answers dense top-k queries: the generation's FAISS index, or Milvus.
+
+    ``uri`` is a Milvus server's address, or ``None`` for milvus-lite inside the generation
+    folder; ``collection`` names the generation's collection there.
+    """
+
+    kind: str = "faiss"
+    uri: str | None = None
+    collection: str | None = None
+
+    @classmethod
+    def for_build(cls, kind: str, uri: str | None, staging: Path) -> StoreInfo:
+        """The store a new generation (built in ``staging``) is written to."""
+        if kind not in STORES:
+            raise IndexFolderError(f"Unknown store {kind!r}; use one of {', '.join(STORES)} "
+                                   "(CLI: --store).")
+        if kind == "faiss":
+            return cls()
+        if uri is not None and uri.startswith(("http://", "https://", "tcp://", "grpc://")):
+            # One collection per generation: a new build never touches the one being served.
+            return cls(kind, uri, "askcorpus_" + staging.name.replace("-", "_"))
+        return cls(kind, None, "passages")
+
+    def uri_in(self, folder: Path) -> str:
+        """Where the store lives for the generation in ``folder``."""
+        return self.uri if self.uri is not None else str(folder / MILVUS_LITE)
+
+
+STORES = ("faiss", "milvus")
+MILVUS_LITE = "milvus.db"
+
+
+@dataclass(frozen=True)
 class CorpusInfo:
     """The corpus folder and the fingerprint of every file read from it."""
 
@@ -100,6 +136,8 @@ class Manifest:
     build_seconds: float
     built_at: str
     ann: AnnParams
+    store: StoreInfo = StoreInfo()
+    engine: str = "local"  # what split and embedded the passages: "local" or "ray"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body (storage adds ``format_version`` and the artifact checksums)."""
@@ -109,7 +147,9 @@ class Manifest:
         return {"askcorpus_version": self.askcorpus_version, "model": asdict(self.model),
                 "chunking": dict(self.chunking), "bm25": asdict(self.bm25), "corpus": corpus,
                 "counts": asdict(self.counts), "ann": self.ann.to_dict(),
-                "build": {"seconds": self.build_seconds, "built_at": self.built_at}}
+                "store": asdict(self.store),
+                "build": {"seconds": self.build_seconds, "built_at": self.built_at,
+                          "engine": self.engine}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -125,7 +165,9 @@ class Manifest:
             counts=Counts(**data["counts"]),
             build_seconds=float(data["build"]["seconds"]),
             built_at=str(data["build"]["built_at"]),
-            ann=AnnParams.from_dict(data["ann"]))
+            ann=AnnParams.from_dict(data["ann"]),
+            store=StoreInfo(**data.get("store", {})),  # older indexes: FAISS
+            engine=str(data["build"].get("engine", "local")))
 
 
 @dataclass(frozen=True)
@@ -176,7 +218,8 @@ class Generation:
 
 
 def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
-                  settings: Settings, seconds: float, version: str, ann: AnnParams) -> Manifest:
+                  settings: Settings, seconds: float, version: str, ann: AnnParams, *,
+                  store: StoreInfo = StoreInfo(), engine: str = "local") -> Manifest:
     return Manifest(
         askcorpus_version=version, model=model,
         chunking={"min_words": settings.min_words, "max_words": settings.max_words},
@@ -186,13 +229,17 @@ def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
         counts=Counts(len(corpus.documents), len(passages),
                       sum(p.kind != "footnote" for p in passages)),
         build_seconds=round(seconds, 3),
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann)
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann, store=store,
+        engine=engine)
 
 
 def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
                      dense: Dense, lexical: Lexical, sentences: SentenceTable,
-                     manifest: Manifest) -> None:
-    """Write every artifact into ``staging``, the manifest last (through ``storage``)."""
+                     manifest: Manifest, lexical_texts: list[str] | None = None) -> None:
+    """Write every artifact into ``staging``, the manifest last (through ``storage``).
+
+    With a Milvus store, ``lexical_texts`` (what BM25 indexed, row by row) give its words.
+    """
     storage.write_bytes(staging / DOCUMENTS, _jsonl(
         [{**d.metadata(), "text": d.text} for d in corpus.documents]))
     storage.write_bytes(staging / PASSAGES, _jsonl([p.to_dict() for p in passages]))
@@ -209,7 +256,17 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
         lexical.save(Path(scratch))
         for path in sorted(Path(scratch).iterdir()):
             storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
-    storage.write_manifest(staging, manifest.to_dict())
+    store = manifest.store
+    if store.kind == "milvus":
+        from askcorpus import milvus_store
+
+        texts = lexical_texts if lexical_texts is not None else [p.text for p in passages]
+        milvus_store.write(store.uri_in(staging), str(store.collection), passages,
+                           dense.vectors,
+                           [milvus_store.analyzer_words(index_tokens(t)) for t in texts],
+                           k1=manifest.bm25.k1, b=manifest.bm25.b)
+    storage.write_manifest(staging, manifest.to_dict(),
+                           unchecked=MILVUS_LITE if store.kind == "milvus" else None)
 
 
 def read_generation(index_dir: Path) -> Generation:
@@ -244,6 +301,12 @@ def read_generation(index_dir: Path) -> Generation:
     if (problem := sentences.check(size, dim)) is not None:
         raise CorruptIndexError(f"{folder}: {problem}; {hint}.")
     lexical = Lexical.load(folder / BM25, size)
+    if manifest.store.kind == "milvus":
+        from askcorpus import milvus_store
+
+        dense = dense.with_searcher(milvus_store.open_search(
+            manifest.store.uri_in(folder), str(manifest.store.collection), passages,
+            dense.vectors, folder=folder))
     return Generation(folder.name, manifest, documents, passages, catalog, dense, lexical,
                       sentences)
 

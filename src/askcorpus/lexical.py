@@ -56,6 +56,11 @@ def exact_tokens(text: str) -> list[str]:
     return [_EXACT + w for w in words(text)]
 
 
+def index_tokens(text: str) -> list[str]:
+    """What BM25 indexes for a passage: its stems, then its exact words (never empty)."""
+    return tokenize(text) + exact_tokens(text) or ["\u2205"]
+
+
 def _stemmer() -> Any:  # PyStemmer ships no type information
     stemmer = getattr(_stemmers, "stemmer", None)
     if stemmer is None:
@@ -79,7 +84,7 @@ class Lexical:
         import bm25s
 
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-        tokens = [tokenize(t) + exact_tokens(t) or ["\u2205"] for t in texts]
+        tokens = [index_tokens(t) for t in texts]
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
 
