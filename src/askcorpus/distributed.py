@@ -98,7 +98,8 @@ def engine(name: str, address: str | None) -> RayEngine | None:
             raise AskcorpusError("A Ray address needs the Ray engine; add --engine ray "
                                  "(engine='ray') or drop --ray-address.")
         return None
-    _import_ray()  # fail before reading the corpus when Ray is missing
+    _import_ray()  # fail before reading the corpus when Ray is missing or the head is down
+    _check_address(address)
     return RayEngine(address)
 
 
@@ -120,12 +121,16 @@ def connect(ray: Any, address: str | None) -> bool:
     """
     if ray.is_initialized():
         return False
+    _check_address(address)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    return True
+
+
+def _check_address(address: str | None) -> None:
     if address is not None and address != "auto" and not _reachable(address):
         raise AskcorpusError(f"Cannot reach a Ray cluster at {address}; start it (`ray start "
                              "--head`) or pass --ray-address (ray_address) the address of its "
                              "head node.")
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    return True
 
 
 def _reachable(address: str) -> bool:

@@ -91,6 +91,9 @@ class StoreInfo:
             raise IndexFolderError(f"Unknown store {kind!r}; use one of {', '.join(STORES)} "
                                    "(CLI: --store).")
         if kind == "faiss":
+            if uri is not None:
+                raise IndexFolderError("A Milvus URI needs the Milvus store; add --store milvus "
+                                       "(store='milvus') or drop --milvus-uri.")
             return cls()
         if uri is not None and uri.startswith(("http://", "https://", "tcp://", "grpc://")):
             # One collection per generation: a new build never touches the one being served.

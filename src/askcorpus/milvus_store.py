@@ -183,7 +183,7 @@ class MilvusSearch:
 
     def search(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        expression = "" if allowed is None else self._expression(np.asarray(allowed))
+        expression = "" if allowed is None else self.filter_for(np.asarray(allowed))
         return self.search_where(query_vectors, k, expression)
 
     def search_where(self, query_vectors: np.ndarray, k: int, expression: str = ""
@@ -222,7 +222,8 @@ class MilvusSearch:
     def close(self) -> None:
         self._client.close()
 
-    def _expression(self, rows: np.ndarray) -> str:
+    def filter_for(self, rows: np.ndarray) -> str:
+        """The Milvus expression that selects exactly ``rows`` (ids or a boolean mask)."""
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         mask = np.zeros(self.size, dtype=bool)
@@ -253,20 +254,21 @@ def _padded(hits: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
 def open_search(uri: str, collection: str, passages: Sequence[Passage], vectors: np.ndarray,
                 *, folder: Path) -> MilvusSearch:
     """Connect to the generation's collection and check it holds the generation's rows."""
+    fix = f"rebuild it with `askcorpus build --index {folder.parent} --store milvus`"
+    if not is_server(uri) and not Path(uri).is_dir():  # else milvus-lite would create it empty
+        raise CorruptIndexError(f"{uri} is missing; {fix}.")
     client = connect(uri)
     if not client.has_collection(collection):
         client.close()
         raise CorruptIndexError(f"Milvus at {uri} has no collection {collection} for {folder}; "
-                                f"rebuild it with `askcorpus build --index {folder.parent} "
-                                "--store milvus`.")
+                                f"{fix}.")
     client.load_collection(collection)
     store = MilvusSearch(client, collection, passages)
     problem = _mismatch(store, vectors)
     if problem is not None:
         store.close()
         raise CorruptIndexError(f"The Milvus collection {collection} of {folder} {problem}; "
-                                f"rebuild it with `askcorpus build --index {folder.parent} "
-                                "--store milvus`.")
+                                f"{fix}.")
     return store
 
 
