@@ -134,3 +134,24 @@ def test_a_milvus_uri_without_the_milvus_store_is_refused(fixture_corpus: Path,
     with pytest.raises(askcorpus.IndexFolderError, match="--store milvus"):
         askcorpus.build(fixture_corpus, tmp_path / "index", model=HASH_MODEL,
                         milvus_uri="http://127.0.0.1:9")
+
+
+def test_a_milvus_lite_folder_of_ones_own_holds_one_collection_per_generation(
+        fixture_corpus: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared.db"
+    first = askcorpus.build(fixture_corpus, tmp_path / "index", model=HASH_MODEL,
+                            store="milvus", milvus_uri=str(shared))
+    second = askcorpus.build(fixture_corpus, tmp_path / "index", model=HASH_MODEL,
+                             store="milvus", milvus_uri=str(shared))
+    store = second.manifest.store
+    assert store.uri == str(shared.resolve()) and shared.is_dir()
+    assert store.collection != first.manifest.store.collection
+    assert str(store.collection).startswith("askcorpus_gen_tmp_")
+    assert not (second.index_dir / second.generation / milvus_store.EMBEDDED).exists()
+    reopened = askcorpus.open(tmp_path / "index")
+    assert isinstance(reopened.retriever.dense.searcher, MilvusSearch)
+    local = askcorpus.build(fixture_corpus, tmp_path / "faiss", model=HASH_MODEL)
+    for question in QUESTIONS:
+        found = [c.passage.passage_id for c in reopened.search(question, 3, mode="dense")]
+        assert found and found == [c.passage.passage_id
+                                   for c in local.search(question, 3, mode="dense")]

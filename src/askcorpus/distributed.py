@@ -17,7 +17,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -54,10 +54,12 @@ class TaskTiming:
 
 @dataclass(frozen=True)
 class RayResult:
+    """What the job gives back: the local build's passages, vectors and sentence table."""
+
     passages: list[Passage]
     vectors: np.ndarray
     sentences: SentenceTable
-    timings: tuple[TaskTiming, ...] = field(default=())
+    timings: tuple[TaskTiming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,14 @@ def _pipeline(ray: Any, corpus: Corpus, settings: Settings, actors: int) -> RayR
     context.enable_progress_bars = False
     rows = [{"ordinal": i, "document": json.dumps(asdict(d), ensure_ascii=False)}
             for i, d in enumerate(corpus.documents)]
-    blocks = max(1, min(len(rows), -(-len(rows) // DOCUMENTS_PER_TASK)))
+    # Blocks are the unit of parallelism: a small corpus is cut finer, so every actor works.
+    per_task = max(1, min(DOCUMENTS_PER_TASK, -(-len(rows) // (4 * actors))))
+    blocks = max(1, -(-len(rows) // per_task))
     catalog = corpus.catalog
     # Splitting is light next to embedding: its tasks take a sliver of a CPU, so that an actor
     # pool as large as the cluster never leaves them waiting for a free CPU.
     dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-        split_batch, batch_size=DOCUMENTS_PER_TASK, batch_format="pandas", num_cpus=SPLIT_CPUS,
+        split_batch, batch_size=per_task, batch_format="pandas", num_cpus=SPLIT_CPUS,
         fn_kwargs={"actors": tuple(catalog.actors), "overrides": tuple(catalog.overrides),
                    "min_words": settings.min_words, "max_words": settings.max_words},
     ).map_batches(

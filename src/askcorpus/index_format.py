@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus import storage
+from askcorpus import milvus_store, storage
 from askcorpus.ann import AnnParams
 from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, CorpusFile
@@ -76,8 +76,8 @@ class Bm25Info:
 class StoreInfo:
     """Which store answers dense top-k queries: the generation's FAISS index, or Milvus.
 
-    ``uri`` is a Milvus server's address, or ``None`` for milvus-lite inside the generation
-    folder; ``collection`` names the generation's collection there.
+    ``uri`` is a Milvus server's address or a milvus-lite folder (``.db``), or ``None`` for
+    milvus-lite inside the generation folder; ``collection`` names the generation's collection.
     """
 
     kind: str = "faiss"
@@ -95,18 +95,19 @@ class StoreInfo:
                 raise IndexFolderError("A Milvus URI needs the Milvus store; add --store milvus "
                                        "(store='milvus') or drop --milvus-uri.")
             return cls()
-        if uri is not None and uri.startswith(("http://", "https://", "tcp://", "grpc://")):
-            # One collection per generation: a new build never touches the one being served.
-            return cls(kind, uri, "askcorpus_" + staging.name.replace("-", "_"))
-        return cls(kind, None, "passages")
+        if uri is None:  # milvus-lite inside the generation folder
+            return cls(kind, None, "passages")
+        # A server, or a milvus-lite folder of the user's: one collection per generation, so a
+        # new build never touches the collection being served.
+        where = uri if milvus_store.is_server(uri) else str(Path(uri).resolve())
+        return cls(kind, where, "askcorpus_" + staging.name.replace("-", "_"))
 
     def uri_in(self, folder: Path) -> str:
         """Where the store lives for the generation in ``folder``."""
-        return self.uri if self.uri is not None else str(folder / MILVUS_LITE)
+        return self.uri if self.uri is not None else str(folder / milvus_store.EMBEDDED)
 
 
 STORES = ("faiss", "milvus")
-MILVUS_LITE = "milvus.db"
 
 
 @dataclass(frozen=True)
@@ -261,15 +262,13 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
             storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
     store = manifest.store
     if store.kind == "milvus":
-        from askcorpus import milvus_store
-
         texts = lexical_texts if lexical_texts is not None else [p.text for p in passages]
         milvus_store.write(store.uri_in(staging), str(store.collection), passages,
                            dense.vectors,
                            [milvus_store.analyzer_words(index_tokens(t)) for t in texts],
                            k1=manifest.bm25.k1, b=manifest.bm25.b)
     storage.write_manifest(staging, manifest.to_dict(),
-                           unchecked=MILVUS_LITE if store.kind == "milvus" else None)
+                           unchecked=milvus_store.EMBEDDED if store.kind == "milvus" else None)
 
 
 def read_generation(index_dir: Path) -> Generation:
@@ -305,8 +304,6 @@ def read_generation(index_dir: Path) -> Generation:
         raise CorruptIndexError(f"{folder}: {problem}; {hint}.")
     lexical = Lexical.load(folder / BM25, size)
     if manifest.store.kind == "milvus":
-        from askcorpus import milvus_store
-
         dense = dense.with_searcher(milvus_store.open_search(
             manifest.store.uri_in(folder), str(manifest.store.collection), passages,
             dense.vectors, folder=folder))
