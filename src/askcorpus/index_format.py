@@ -261,14 +261,14 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
         for path in sorted(Path(scratch).iterdir()):
             storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
     store = manifest.store
-    if store.kind == "milvus":
-        texts = lexical_texts if lexical_texts is not None else [p.text for p in passages]
-        milvus_store.write(store.uri_in(staging), str(store.collection), passages,
-                           dense.vectors,
-                           [milvus_store.analyzer_words(index_tokens(t)) for t in texts],
-                           k1=manifest.bm25.k1, b=manifest.bm25.b)
-    storage.write_manifest(staging, manifest.to_dict(),
-                           unchecked=milvus_store.EMBEDDED if store.kind == "milvus" else None)
+    if store.kind != "milvus":
+        storage.write_manifest(staging, manifest.to_dict())
+        return
+    texts = lexical_texts if lexical_texts is not None else [p.text for p in passages]
+    milvus_store.write(store.uri_in(staging), str(store.collection), passages, dense.vectors,
+                       [milvus_store.analyzer_words(index_tokens(t)) for t in texts],
+                       k1=manifest.bm25.k1, b=manifest.bm25.b)
+    storage.write_manifest(staging, manifest.to_dict(), unchecked=milvus_store.EMBEDDED)
 
 
 def read_generation(index_dir: Path) -> Generation:
