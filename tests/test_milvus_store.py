@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import askcorpus
-from askcorpus import milvus_store
+from askcorpus import milvus_store, storage
 from askcorpus.lexical import tokenize
 from askcorpus.milvus_store import MilvusSearch, where
 from conftest import HASH_MODEL
@@ -155,3 +155,23 @@ def test_a_milvus_lite_folder_of_ones_own_holds_one_collection_per_generation(
         found = [c.passage.passage_id for c in reopened.search(question, 3, mode="dense")]
         assert found and found == [c.passage.passage_id
                                    for c in local.search(question, 3, mode="dense")]
+
+
+def test_an_interrupted_milvus_build_keeps_the_previous_index(
+        both: tuple[askcorpus.Index, askcorpus.Index], fixture_corpus: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, milvus_index = both
+    before = [c.passage.passage_id for c in milvus_index.search(QUESTIONS[0], 5)]
+
+    def disk_full(staging: Path, manifest: dict, **_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage, "write_manifest", disk_full)
+    with pytest.raises(askcorpus.IndexFolderError, match="previous index is unchanged"):
+        askcorpus.build(fixture_corpus, milvus_index.index_dir, model=HASH_MODEL,
+                        store="milvus")
+    monkeypatch.undo()
+    assert not list(milvus_index.index_dir.glob("gen-tmp-*"))  # the half-written one is gone
+    reopened = askcorpus.open(milvus_index.index_dir)
+    assert reopened.generation == milvus_index.generation
+    assert [c.passage.passage_id for c in reopened.search(QUESTIONS[0], 5)] == before
