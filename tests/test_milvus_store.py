@@ -132,8 +132,19 @@ def test_an_unreachable_milvus_server_is_one_line_before_any_work(tmp_path: Path
 def test_a_milvus_uri_without_the_milvus_store_is_refused(fixture_corpus: Path,
                                                           tmp_path: Path) -> None:
     with pytest.raises(askcorpus.IndexFolderError, match="--store milvus"):
-        askcorpus.build(fixture_corpus, tmp_path / "index", model=HASH_MODEL,
+        askcorpus.build(fixture_corpus, tmp_path / "index", model=HASH_MODEL, store="faiss",
                         milvus_uri="http://127.0.0.1:9")
+
+
+def test_a_rebuild_keeps_the_store_the_index_was_built_with(
+        both: tuple[askcorpus.Index, askcorpus.Index], fixture_corpus: Path) -> None:
+    faiss_index, milvus_index = both
+    again = askcorpus.build(fixture_corpus, milvus_index.index_dir, model=HASH_MODEL)
+    assert again.generation != milvus_index.generation
+    assert again.manifest.store.kind == "milvus"
+    assert isinstance(again.retriever.dense.searcher, MilvusSearch)
+    assert askcorpus.build(fixture_corpus, faiss_index.index_dir,
+                           model=HASH_MODEL).manifest.store.kind == "faiss"
 
 
 def test_a_milvus_lite_folder_of_ones_own_holds_one_collection_per_generation(

@@ -42,12 +42,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 def build(corpus: str | Path | None = None, index_dir: str | Path = "index",
           model: str | None = None, *, settings: Settings | None = None, strict: bool = False,
           progress: bool = False, engine: str = "local", ray_address: str | None = None,
-          store: str = "faiss", milvus_uri: str | None = None) -> Index:
+          store: str | None = None, milvus_uri: str | None = None) -> Index:
     """Build (or rebuild) the index of ``corpus`` in ``index_dir`` as a new generation.
 
     ``corpus`` defaults to the seed corpus shipped with askcorpus. ``engine="ray"`` splits and
     embeds on a Ray cluster (``ray_address``; a local Ray without one); ``store="milvus"``
-    serves dense search from milvus-lite in the index, or from the server ``milvus_uri``.
+    serves dense search from milvus-lite in the index, or from ``milvus_uri`` (default: the
+    store the index was built with, else ``"faiss"``).
 
     Example:
         >>> index = askcorpus.build("my-documents", "index")  # doctest: +SKIP

@@ -30,6 +30,7 @@ from askcorpus.index_format import (
     StoreInfo,
     make_manifest,
     read_generation,
+    recorded_store,
     write_generation,
 )
 from askcorpus.lexical import Lexical
@@ -61,15 +62,19 @@ class Engine(Protocol):
 @contextlib.contextmanager
 def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
               progress: bool, version: str, engine: Engine | None = None,
-              store: str = "faiss", milvus_uri: str | None = None) -> Iterator[Path]:
+              store: str | None = None, milvus_uri: str | None = None) -> Iterator[Path]:
     """Build a new generation of ``index_dir`` and publish it; yields its folder.
 
     The body runs while the build lock is held (to open the new generation and remove the
     old ones). Disk full, I/O errors or permissions leave the previous index untouched.
     ``engine`` (default: this process, incrementally) splits and embeds; ``store`` says what
-    serves dense search (``faiss``, or ``milvus``: milvus-lite, or the server ``milvus_uri``).
+    serves dense search (``faiss``, or ``milvus``: milvus-lite, or the server ``milvus_uri``;
+    ``None``: the store the current generation was built with, so a rebuild keeps it).
     """
     started = time.perf_counter()
+    if store is None:
+        store, milvus_uri = recorded_store(index_dir) if milvus_uri is None else ("milvus",
+                                                                                  milvus_uri)
     StoreInfo.for_build(store, milvus_uri, index_dir)  # an unknown store fails before any work
     if store == "milvus":
         from askcorpus import milvus_store

@@ -47,11 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--ray-address", default=None,
                        help="a Ray cluster's head (host:port or ray://host:10001); "
                             "default: a local Ray")
-    build.add_argument("--store", choices=("faiss", "milvus"), default="faiss",
-                       help="what serves dense search: FAISS in the index, or Milvus")
+    build.add_argument("--store", choices=("faiss", "milvus"), default=None,
+                       help="what serves dense search: FAISS in the index, or Milvus "
+                            "(default: the index's store, else faiss)")
     build.add_argument("--milvus-uri", default=None,
-                       help="a Milvus server (http://host:19530); default: milvus-lite "
-                            "inside the index")
+                       help="a Milvus server (http://host:19530) or milvus-lite folder; "
+                            "default: milvus-lite inside the index")
     build.set_defaults(run=_build)
 
     ask = commands.add_parser("ask", help="ask the corpus a question")

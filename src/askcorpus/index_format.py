@@ -110,6 +110,17 @@ class StoreInfo:
 STORES = ("faiss", "milvus")
 
 
+def recorded_store(index_dir: Path) -> tuple[str, str | None]:
+    """The store (kind, URI) the current generation of ``index_dir`` was built with, so that a
+    rebuild keeps it; FAISS when there is none or its manifest cannot be read."""
+    try:
+        folder = storage.current_generation(index_dir)
+        store = json.loads((folder / storage.MANIFEST).read_text("utf-8")).get("store", {})
+        return str(store.get("kind", "faiss")), store.get("uri")
+    except (OSError, ValueError, AttributeError, IndexFolderError):
+        return "faiss", None
+
+
 @dataclass(frozen=True)
 class CorpusInfo:
     """The corpus folder and the fingerprint of every file read from it."""
