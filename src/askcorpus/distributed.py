@@ -35,9 +35,14 @@ from askcorpus.types import Actor, Document, Passage
 
 ENGINES = ("local", "ray")
 DOCUMENTS_PER_TASK = 16
-# Passages per embedding call: large enough that a batch's model call dominates Ray's
-# per-batch overhead, small enough that every actor gets several batches on 20k passages.
-PASSAGES_PER_BATCH = 512
+# Passages per embedding task: a few seconds of model work, far above Ray's per-task overhead,
+# and small enough that the actors share the last tasks evenly (with 512, 1,024 passages made
+# 3 tasks and one actor ran all of them while the other was still loading the model).
+PASSAGES_PER_BATCH = 128
+# Ray Data's scheduling knobs for the job (restored after it): dispatch only once every actor
+# holds its model, and queue at most this many tasks on one actor, so none is left idle.
+WAIT_FOR_ACTORS_S = 600
+TASKS_PER_ACTOR = 2
 CONNECT_TIMEOUT_S = 5.0
 SPLIT_CPUS = 0.1
 
@@ -149,7 +154,19 @@ def _reachable(address: str) -> bool:
 def _pipeline(ray: Any, corpus: Corpus, settings: Settings, actors: int) -> RayResult:
     """Documents -> passages (tasks) -> vectors (an actor pool), gathered in corpus order."""
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
+    knobs = {"enable_progress_bars": False, "wait_for_min_actors_s": WAIT_FOR_ACTORS_S,
+             "max_tasks_in_flight_per_actor": TASKS_PER_ACTOR}
+    before = {name: getattr(context, name) for name in knobs}
+    for name, value in knobs.items():
+        setattr(context, name, value)
+    try:
+        return _gather(_dataset(ray, corpus, settings, actors).take_all())
+    finally:
+        for name, value in before.items():
+            setattr(context, name, value)
+
+
+def _dataset(ray: Any, corpus: Corpus, settings: Settings, actors: int) -> Any:
     rows = [{"ordinal": i, "document": json.dumps(asdict(d), ensure_ascii=False)}
             for i, d in enumerate(corpus.documents)]
     # Blocks are the unit of parallelism: a small corpus is cut finer, so every actor works.
@@ -166,7 +183,7 @@ def _pipeline(ray: Any, corpus: Corpus, settings: Settings, actors: int) -> RayR
         Embedder, batch_size=PASSAGES_PER_BATCH, batch_format="pandas",
         num_cpus=1 - SPLIT_CPUS, compute=ray.data.ActorPoolStrategy(size=actors),
         fn_constructor_kwargs={"model": settings.model, "batch_size": settings.batch_size})
-    return _gather(dataset.take_all())
+    return dataset
 
 
 def split_batch(batch: Any, *, actors: tuple[Actor, ...], overrides: tuple[Override, ...],
