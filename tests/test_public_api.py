@@ -8,7 +8,8 @@ import sys
 
 import askcorpus
 
-HEAVY = ("torch", "gradio", "faiss", "sentence_transformers", "transformers")
+HEAVY = ("torch", "gradio", "faiss", "sentence_transformers", "transformers", "ray", "pymilvus",
+         "milvus_lite")
 
 
 def _loaded_after(code: str) -> list[str]:

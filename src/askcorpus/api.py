@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from askcorpus import answering, building, learned, storage
-from askcorpus.corpus import SEED_CORPUS, fingerprint, has_documents
+from askcorpus import answering, building, distributed, learned, storage
+from askcorpus.corpus import SEED_CORPUS, changed_since, file_signature, has_documents
 from askcorpus.embedding import Encoder, load_encoder
 from askcorpus.errors import (
     AskcorpusError,
@@ -41,10 +41,14 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def build(corpus: str | Path | None = None, index_dir: str | Path = "index",
           model: str | None = None, *, settings: Settings | None = None, strict: bool = False,
-          progress: bool = False) -> Index:
+          progress: bool = False, engine: str = "local", ray_address: str | None = None,
+          store: str | None = None, milvus_uri: str | None = None) -> Index:
     """Build (or rebuild) the index of ``corpus`` in ``index_dir`` as a new generation.
 
-    ``corpus`` defaults to the seed corpus shipped with askcorpus.
+    ``corpus`` defaults to the seed corpus shipped with askcorpus. ``engine="ray"`` splits and
+    embeds on a Ray cluster (``ray_address``; a local Ray without one); ``store="milvus"``
+    serves dense search from milvus-lite in the index, or from ``milvus_uri`` (default: the
+    store the index was built with, else ``"faiss"``).
 
     Example:
         >>> index = askcorpus.build("my-documents", "index")  # doctest: +SKIP
@@ -54,7 +58,9 @@ def build(corpus: str | Path | None = None, index_dir: str | Path = "index",
     settings = (settings or Settings()).with_model(model)
     index_dir = Path(index_dir)
     with building.published(Path(corpus or SEED_CORPUS), index_dir, settings, strict=strict,
-                            progress=progress, version=__version__) as generation:
+                            progress=progress, version=__version__, store=store,
+                            milvus_uri=milvus_uri,
+                            engine=distributed.engine(engine, ray_address)) as generation:
         # Not check_stale: a file edited during the build must not fail a published build
         # (the answers will say the index is stale instead).
         index = Index.open(index_dir, settings=settings, check_stale=False)
@@ -213,12 +219,8 @@ class Index:
 
     def changed_files(self) -> list[str]:
         """Corpus files added, removed or edited since the build (SHA-256 compare)."""
-        root = Path(self.manifest.corpus.root)
-        if not root.is_dir():
-            return [f"{root} (corpus folder missing)"]
-        built = {f.path: f.sha256 for f in self.manifest.corpus.files}
-        now = {f.path: f.sha256 for f in fingerprint(root)}
-        return sorted({p for p in built.keys() | now.keys() if built.get(p) != now.get(p)})
+        return changed_since(Path(self.manifest.corpus.root),
+                             {f.path: f.sha256 for f in self.manifest.corpus.files})
 
     # ----------------------------------------------------------------- asking
     def search(self, query: str, k: int = 10, *, mode: Mode = "hybrid",
@@ -407,11 +409,7 @@ class Index:
         """'The index is stale' while corpus files differ from the build (hashes are only
         recomputed when a file's size or modification time changes)."""
         root = Path(self.manifest.corpus.root)
-        try:
-            signature = tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns)
-                                     for p in root.rglob("*") if p.is_file()))
-        except OSError:
-            signature = ()
+        signature = file_signature(root)
         if self._stale is None or self._stale[0] != signature:
             try:
                 changed = tuple(self.changed_files())

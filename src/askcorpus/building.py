@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -27,9 +28,11 @@ from askcorpus.index_format import (
     Generation,
     Manifest,
     ModelInfo,
+    StoreInfo,
     lent,
     make_manifest,
     read_generation,
+    recorded_store,
     write_generation,
 )
 from askcorpus.lexical import Lexical
@@ -44,43 +47,76 @@ from askcorpus.view import lexical_text
 TUNING_QUERIES = 500
 
 
+class Engine(Protocol):
+    """What splits, attributes and embeds a corpus when not this process (distributed.py).
+
+    Returns the passages in corpus order, their vectors and their sentence table: exactly what
+    the local path computes, so everything after (BM25, FAISS, the store, the manifest, the
+    crash-safe write) is the same code for every engine.
+    """
+
+    name: str
+
+    def split_and_embed(self, corpus: Corpus, settings: Settings
+                        ) -> tuple[list[Passage], np.ndarray, SentenceTable]: ...
+
+
 @contextlib.contextmanager
 def published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
-              progress: bool, version: str) -> Iterator[Path]:
+              progress: bool, version: str, engine: Engine | None = None,
+              store: str | None = None, milvus_uri: str | None = None) -> Iterator[Path]:
     """Build a new generation of ``index_dir`` and publish it; yields its folder.
 
     The body runs while the build lock is held (to open the new generation and remove the
     old ones). Disk full, I/O errors or permissions leave the previous index untouched.
+    ``engine`` (default: this process, incrementally) splits and embeds; ``store`` says what
+    serves dense search (``faiss``, or ``milvus``: milvus-lite, or the server ``milvus_uri``;
+    ``None``: the store the current generation was built with, so a rebuild keeps it).
     """
     with deferred_full_gc(), _published(corpus_root, index_dir, settings, strict=strict,
-                                        progress=progress, version=version) as generation:
+                                        progress=progress, version=version, engine=engine,
+                                        store=store, milvus_uri=milvus_uri) as generation:
         yield generation  # 10,000s of records are made and dropped: see bulk.py
 
 
 @contextlib.contextmanager
 def _published(corpus_root: Path, index_dir: Path, settings: Settings, *, strict: bool,
-               progress: bool, version: str) -> Iterator[Path]:
+               progress: bool, version: str, engine: Engine | None, store: str | None,
+               milvus_uri: str | None) -> Iterator[Path]:
     started = time.perf_counter()
+    if store is None:
+        store, milvus_uri = recorded_store(index_dir) if milvus_uri is None else ("milvus",
+                                                                                  milvus_uri)
+    StoreInfo.for_build(store, milvus_uri, index_dir)  # an unknown store fails before any work
+    if store == "milvus":
+        from askcorpus import milvus_store
+
+        milvus_store.check(milvus_uri)  # installed and reachable, before the long part
     loaded = load_corpus(corpus_root, max_doc_bytes=settings.max_doc_bytes, strict=strict,
                          progress=progress)
-    previous = previous_generation(index_dir)
-    passages = split(loaded, settings, kept_passages(previous, loaded, settings, version))
     encoder = load_encoder(settings.model, batch_size=settings.batch_size)
-    vectors, sentences = embed(passages, encoder, reusable(previous, encoder),
-                               progress=progress)
+    if engine is None:
+        previous = previous_generation(index_dir)
+        passages = split(loaded, settings, kept_passages(previous, loaded, settings, version))
+        vectors, sentences = embed(passages, encoder, reusable(previous, encoder),
+                                   progress=progress)
+    else:
+        passages, vectors, sentences = engine.split_and_embed(loaded, settings)
     dense = Dense.build(vectors, queries=tuning_queries(sentences.vectors))
     footnotes = merge_footnotes(passages)
-    lexical = Lexical.build([lexical_text(p, footnotes) for p in passages],
-                            k1=settings.bm25_k1, b=settings.bm25_b)
+    texts = [lexical_text(p, footnotes) for p in passages]
+    lexical = Lexical.build(texts, k1=settings.bm25_k1, b=settings.bm25_b)
     model = ModelInfo(encoder.name, encoder.revision, encoder.dim)
     export_for_build(settings.model)  # queries then run without torch (onnx_encoder.py)
     try:
         with storage.build_lock(index_dir):
             with storage.new_generation(index_dir) as staging:
-                manifest = make_manifest(loaded, passages, model, settings,
-                                         time.perf_counter() - started, version, dense.params)
+                manifest = make_manifest(
+                    loaded, passages, model, settings, time.perf_counter() - started, version,
+                    dense.params, store=StoreInfo.for_build(store, milvus_uri, staging),
+                    engine=engine.name if engine is not None else "local")
                 records = write_generation(staging, loaded, passages, dense, lexical,
-                                           sentences, manifest)
+                                           sentences, manifest, texts)
                 generation = storage.publish(index_dir, staging)
             with lent(records):  # the body opens the new generation: no second parse
                 yield generation

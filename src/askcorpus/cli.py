@@ -42,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     _corpus_index(build)
     build.add_argument("--model", default=None, help="sentence-transformers model name or folder")
     build.add_argument("--strict", action="store_true", help="fail on files not in the catalog")
+    build.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="split and embed here (local) or as a Ray Data job (ray)")
+    build.add_argument("--ray-address", default=None,
+                       help="a Ray cluster's head (host:port or ray://host:10001); "
+                            "default: a local Ray")
+    build.add_argument("--store", choices=("faiss", "milvus"), default=None,
+                       help="what serves dense search: FAISS in the index, or Milvus "
+                            "(default: the index's store, else faiss)")
+    build.add_argument("--milvus-uri", default=None,
+                       help="a Milvus server (http://host:19530) or milvus-lite folder; "
+                            "default: milvus-lite inside the index")
     build.set_defaults(run=_build)
 
     ask = commands.add_parser("ask", help="ask the corpus a question")
@@ -118,13 +129,15 @@ def _build(args: argparse.Namespace) -> int:
     if not Path(args.corpus).is_dir():
         raise CorpusError(f"Corpus folder {args.corpus} does not exist; pass --corpus with a "
                           "folder.")
-    index = build(args.corpus, args.index, args.model, strict=args.strict, progress=True)
+    index = build(args.corpus, args.index, args.model, strict=args.strict, progress=True,
+                  engine=args.engine, ray_address=args.ray_address, store=args.store,
+                  milvus_uri=args.milvus_uri)
     manifest = index.manifest
     for warning in manifest.corpus.warnings:
         print(f"Warning: {_one_line(warning)}", file=sys.stderr)
     print(f"Built {args.index} ({index.generation}): {manifest.counts.documents} documents, "
           f"{manifest.counts.passages} passages in {manifest.build_seconds:.1f} s "
-          f"with {manifest.model.name}.")
+          f"with {manifest.model.name} ({manifest.engine} engine, {manifest.store.kind} store).")
     _print_inferred(Path(args.corpus), index)
     return 0
 

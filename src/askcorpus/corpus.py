@@ -61,6 +61,23 @@ def fingerprint(root: Path) -> tuple[CorpusFile, ...]:
     return tuple(out)
 
 
+def changed_since(root: Path, built: dict[str, str]) -> list[str]:
+    """Corpus files added, removed or edited since a build read ``built`` (path -> SHA-256)."""
+    if not root.is_dir():
+        return [f"{root} (corpus folder missing)"]
+    now = {f.path: f.sha256 for f in fingerprint(root)}
+    return sorted({p for p in built.keys() | now.keys() if built.get(p) != now.get(p)})
+
+
+def file_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file's path, size and modification time: cheap to compare, hashes only on change."""
+    try:
+        return tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                            for p in root.rglob("*") if p.is_file()))
+    except OSError:
+        return ()
+
+
 def load_corpus(root: Path | str, *, max_doc_bytes: int = 20_000_000,
                 strict: bool = False, progress: bool = False) -> Corpus:
     """Read every supported file under ``root`` into Documents, validated against the catalog.

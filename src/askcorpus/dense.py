@@ -1,13 +1,15 @@
 """Dense search: the passage vectors in one FAISS index (exact or HNSW by size, ann.py).
 
-The FAISS index is the only copy of the passage vectors, on disk and in memory: a candidate
-that only BM25 found gets its cosine from the vector FAISS stores (a view, not a copy).
+The FAISS index is the only local copy of the passage vectors, on disk and in memory: a
+candidate that only BM25 found gets its cosine from the vector FAISS stores (a view, not a
+copy). Who answers a top-k query is a ``VectorSearch``: FAISS by default, or another store
+(Milvus, milvus_store.py) holding the same rows, so the rest of retrieval does not change.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,13 +18,41 @@ from askcorpus.ann import AnnParams
 from askcorpus.errors import CorruptIndexError
 
 
-class Dense:
-    """A FAISS inner-product index over unit vectors (row i = passage i) and how to search it."""
+class VectorSearch(Protocol):
+    """The seam between retrieval and a vector store: top-k inner product over rows 0..n-1."""
+
+    def search(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (queries, k), best first, like ``faiss.Index.search``; ids -1
+        pad. With ``allowed`` (row ids), only those rows are searched."""
+        ...
+
+
+class FaissSearch:
+    """``VectorSearch`` over the generation's own FAISS index (exact or HNSW, ann.py)."""
 
     def __init__(self, index: Any, params: AnnParams) -> None:
         self._index = index
+        self._params = params
+
+    def search(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return ann.search(self._index, self._params, query_vectors, k, allowed=allowed)
+
+
+class Dense:
+    """A FAISS inner-product index over unit vectors (row i = passage i) and how to search it."""
+
+    def __init__(self, index: Any, params: AnnParams, searcher: VectorSearch | None = None
+                 ) -> None:
+        self._index = index
         self.params = params
         self._vectors = _stored_vectors(index)
+        self.searcher: VectorSearch = searcher or FaissSearch(index, params)
+
+    def with_searcher(self, searcher: VectorSearch) -> Dense:
+        """The same vectors with top-k queries answered by ``searcher`` (another store)."""
+        return Dense(self._index, self.params, searcher)
 
     @classmethod
     def build(cls, vectors: np.ndarray, *, queries: np.ndarray | None = None,
@@ -92,7 +122,8 @@ class Dense:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             if len(allowed) == self.size:
                 allowed = None
-        scores, ids = ann.search(self._index, self.params, query, k, allowed=allowed)
+        scores, ids = self.searcher.search(query.reshape(1, -1), min(k, self.size),
+                                           allowed=allowed)
         keep = (ids[0] >= 0) & np.isfinite(scores[0])
         return ids[0][keep].astype(np.int64), scores[0][keep]
 

@@ -9,6 +9,8 @@ A generation folder (``storage.py`` owns the folders, ``CURRENT`` and the checks
                       (flat inner product or HNSW by size; the manifest's ``ann`` says which)
     sentence_*.npy    every passage's sentence spans and vectors (sentences.py)
     bm25/             the bm25s index (stems + exact words, see lexical.py)
+    milvus.db/        with ``--store milvus`` and no server: the milvus-lite collection that
+                      answers dense top-k queries (milvus_store.py; checked by rows, not SHA)
     manifest.json     what built it and every artifact's SHA-256 (written last)
 
 Reading verifies counts, shapes and that every passage is the exact slice of its document, so
@@ -30,15 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus import storage
+from askcorpus import milvus_store, storage
 from askcorpus.ann import AnnParams
 from askcorpus.bulk import deferred_full_gc
 from askcorpus.catalog import Catalog
 from askcorpus.corpus import Corpus, CorpusFile
 from askcorpus.dense import Dense
-from askcorpus.errors import CorruptIndexError, StaleIndexError
+from askcorpus.errors import CorruptIndexError, IndexFolderError, StaleIndexError
 from askcorpus.hashing import sha256_bytes
-from askcorpus.lexical import TOKENIZER, Lexical
+from askcorpus.lexical import TOKENIZER, Lexical, index_tokens
 from askcorpus.sentences import SentenceTable
 from askcorpus.settings import Settings
 from askcorpus.types import Actor, Document, Passage, Perspective
@@ -77,6 +79,55 @@ class Bm25Info:
 
 
 @dataclass(frozen=True)
+class StoreInfo:
+    """Which store answers dense top-k queries: the generation's FAISS index, or Milvus.
+
+    ``uri`` is a Milvus server's address or a milvus-lite folder (``.db``), or ``None`` for
+    milvus-lite inside the generation folder; ``collection`` names the generation's collection.
+    """
+
+    kind: str = "faiss"
+    uri: str | None = None
+    collection: str | None = None
+
+    @classmethod
+    def for_build(cls, kind: str, uri: str | None, staging: Path) -> StoreInfo:
+        """The store a new generation (built in ``staging``) is written to."""
+        if kind not in STORES:
+            raise IndexFolderError(f"Unknown store {kind!r}; use one of {', '.join(STORES)} "
+                                   "(CLI: --store).")
+        if kind == "faiss":
+            if uri is not None:
+                raise IndexFolderError("A Milvus URI needs the Milvus store; add --store milvus "
+                                       "(store='milvus') or drop --milvus-uri.")
+            return cls()
+        if uri is None:  # milvus-lite inside the generation folder
+            return cls(kind, None, "passages")
+        # A server, or a milvus-lite folder of the user's: one collection per generation, so a
+        # new build never touches the collection being served.
+        where = uri if milvus_store.is_server(uri) else str(Path(uri).resolve())
+        return cls(kind, where, "askcorpus_" + staging.name.replace("-", "_"))
+
+    def uri_in(self, folder: Path) -> str:
+        """Where the store lives for the generation in ``folder``."""
+        return self.uri if self.uri is not None else str(folder / milvus_store.EMBEDDED)
+
+
+STORES = ("faiss", "milvus")
+
+
+def recorded_store(index_dir: Path) -> tuple[str, str | None]:
+    """The store (kind, URI) the current generation of ``index_dir`` was built with, so that a
+    rebuild keeps it; FAISS when there is none or its manifest cannot be read."""
+    try:
+        folder = storage.current_generation(index_dir)
+        store = json.loads((folder / storage.MANIFEST).read_text("utf-8")).get("store", {})
+        return str(store.get("kind", "faiss")), store.get("uri")
+    except (OSError, ValueError, AttributeError, IndexFolderError):
+        return "faiss", None
+
+
+@dataclass(frozen=True)
 class CorpusInfo:
     """The corpus folder and the fingerprint of every file read from it."""
 
@@ -106,6 +157,8 @@ class Manifest:
     build_seconds: float
     built_at: str
     ann: AnnParams
+    store: StoreInfo = StoreInfo()
+    engine: str = "local"  # what split and embedded the passages: "local" or "ray"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body (storage adds ``format_version`` and the artifact checksums)."""
@@ -115,7 +168,9 @@ class Manifest:
         return {"askcorpus_version": self.askcorpus_version, "model": asdict(self.model),
                 "chunking": dict(self.chunking), "bm25": asdict(self.bm25), "corpus": corpus,
                 "counts": asdict(self.counts), "ann": self.ann.to_dict(),
-                "build": {"seconds": self.build_seconds, "built_at": self.built_at}}
+                "store": asdict(self.store),
+                "build": {"seconds": self.build_seconds, "built_at": self.built_at,
+                          "engine": self.engine}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -131,7 +186,9 @@ class Manifest:
             counts=Counts(**data["counts"]),
             build_seconds=float(data["build"]["seconds"]),
             built_at=str(data["build"]["built_at"]),
-            ann=AnnParams.from_dict(data["ann"]))
+            ann=AnnParams.from_dict(data["ann"]),
+            store=StoreInfo(**data.get("store", {})),  # older indexes: FAISS
+            engine=str(data["build"].get("engine", "local")))
 
 
 @dataclass(frozen=True)
@@ -182,7 +239,8 @@ class Generation:
 
 
 def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
-                  settings: Settings, seconds: float, version: str, ann: AnnParams) -> Manifest:
+                  settings: Settings, seconds: float, version: str, ann: AnnParams, *,
+                  store: StoreInfo = StoreInfo(), engine: str = "local") -> Manifest:
     return Manifest(
         askcorpus_version=version, model=model,
         chunking={"min_words": settings.min_words, "max_words": settings.max_words},
@@ -192,15 +250,19 @@ def make_manifest(corpus: Corpus, passages: list[Passage], model: ModelInfo,
         counts=Counts(len(corpus.documents), len(passages),
                       sum(p.kind != "footnote" for p in passages)),
         build_seconds=round(seconds, 3),
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann)
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), ann=ann, store=store,
+        engine=engine)
 
 
 @deferred_full_gc()
 def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
                      dense: Dense, lexical: Lexical, sentences: SentenceTable,
-                     manifest: Manifest) -> Records:
+                     manifest: Manifest, lexical_texts: list[str] | None = None) -> Records:
     """Write every artifact into ``staging``, the manifest last (through ``storage``); returns
-    the records written, which ``lent`` can offer to the reader of this generation."""
+    the records written, which ``lent`` can offer to the reader of this generation.
+
+    With a Milvus store, ``lexical_texts`` (what BM25 indexed, row by row) give its words.
+    """
     rows = {DOCUMENTS: _jsonl(corpus.documents), PASSAGES: _jsonl(passages)}
     for name, data in rows.items():
         storage.write_bytes(staging / name, data)
@@ -217,9 +279,18 @@ def write_generation(staging: Path, corpus: Corpus, passages: list[Passage],
         lexical.save(Path(scratch))
         for path in sorted(Path(scratch).iterdir()):
             storage.write_bytes(staging / BM25 / path.name, path.read_bytes())
-    storage.write_manifest(staging, manifest.to_dict())
-    return Records(tuple(corpus.documents), tuple(passages),
-                   (sha256_bytes(rows[DOCUMENTS]), sha256_bytes(rows[PASSAGES])))
+    records = Records(tuple(corpus.documents), tuple(passages),
+                      (sha256_bytes(rows[DOCUMENTS]), sha256_bytes(rows[PASSAGES])))
+    store = manifest.store
+    if store.kind != "milvus":
+        storage.write_manifest(staging, manifest.to_dict())
+        return records
+    texts = lexical_texts if lexical_texts is not None else [p.text for p in passages]
+    milvus_store.write(store.uri_in(staging), str(store.collection), passages, dense.vectors,
+                       [milvus_store.analyzer_words(index_tokens(t)) for t in texts],
+                       k1=manifest.bm25.k1, b=manifest.bm25.b)
+    storage.write_manifest(staging, manifest.to_dict(), unchecked=milvus_store.EMBEDDED)
+    return records
 
 
 @dataclass(frozen=True)
@@ -287,6 +358,10 @@ def read_generation(index_dir: Path) -> Generation:
     if (problem := sentences.check(size, dim)) is not None:
         raise CorruptIndexError(f"{folder}: {problem}; {hint}.")
     lexical = Lexical.load(folder / BM25, size)
+    if manifest.store.kind == "milvus":
+        dense = dense.with_searcher(milvus_store.open_search(
+            manifest.store.uri_in(folder), str(manifest.store.collection), passages,
+            dense.vectors, folder=folder))
     return Generation(folder.name, manifest, documents, passages, catalog, dense, lexical,
                       sentences)
 

@@ -56,9 +56,10 @@ def exact_tokens(text: str) -> list[str]:
     return [_EXACT + w for w in words(text)]
 
 
-def _indexed_tokens(text: str) -> list[str]:
-    """``tokenize(text) + exact_tokens(text)`` from one pass of ``words`` (half the work of a
-    build's tokenizing); a text without words gets a placeholder so that it stays a row."""
+def index_tokens(text: str) -> list[str]:
+    """What BM25 indexes for a passage: ``tokenize(text) + exact_tokens(text)``, from one pass
+    of ``words`` (half the work of a build's tokenizing); a text without words gets a
+    placeholder so that it stays a row."""
     found = words(text)
     if not found:
         return ["\u2205"]
@@ -88,7 +89,7 @@ class Lexical:
         import bm25s
 
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-        tokens = [_indexed_tokens(t) for t in texts]
+        tokens = [index_tokens(t) for t in texts]
         retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
 

@@ -98,11 +98,18 @@ def new_generation(index_dir: Path) -> Iterator[Path]:
         raise
 
 
-def write_manifest(staging: Path, manifest: dict[str, Any]) -> None:
-    """Record checksums of every artifact, then write the manifest last."""
+def write_manifest(staging: Path, manifest: dict[str, Any], *, unchecked: str | None = None
+                   ) -> None:
+    """Record checksums of every artifact, then write the manifest last.
+
+    ``unchecked`` names a top-level folder that a store owns and rewrites itself (milvus-lite);
+    the manifest says how that store is verified instead.
+    """
     artifacts = {}
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
         rel = path.relative_to(staging).as_posix()
+        if unchecked is not None and rel.split("/", 1)[0] == unchecked:
+            continue
         artifacts[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
     body = {**manifest, "format_version": FORMAT_VERSION, "artifacts": artifacts}
     write_bytes(staging / MANIFEST, json.dumps(body, indent=2, sort_keys=True).encode())
