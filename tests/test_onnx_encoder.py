@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from askcorpus.embedding import DEFAULT_MODEL, load_encoder
+from askcorpus.embedding import load_encoder
 from askcorpus.errors import AskcorpusError
 from askcorpus.onnx_encoder import (
     OnnxEncoder,
@@ -20,6 +20,7 @@ from askcorpus.onnx_encoder import (
     is_exported,
     load_onnx_encoder,
 )
+from askcorpus.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-import askcorpus
+from askcorpus.embedding import load_encoder
+from askcorpus.settings import BASE_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "train" / "questions.jsonl"
@@ -54,9 +55,10 @@ def test_every_training_quote_is_verbatim() -> None:
             assert e["quote"] in texts[e["doc"]], (r["id"], e["quote"][:60])
 
 
-def test_no_training_question_is_a_near_copy_of_an_evaluation_question(
-        seed_index: askcorpus.Index) -> None:
-    encoder = seed_index.encoder()
+def test_no_training_question_is_a_near_copy_of_an_evaluation_question() -> None:
+    # The packaged model, not the tuned one: the tuned encoder was trained on these very
+    # training questions, so it draws them towards the passages they share with eval ones.
+    encoder = load_encoder(BASE_MODEL)
     train = encoder.encode([r["question"] for r in _rows(TRAIN)])
     evaluation = encoder.encode([r["question"] for r in _rows(EVAL)])
     cosine = train @ evaluation.T

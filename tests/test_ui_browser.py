@@ -28,7 +28,7 @@ from ui_helpers import (
 
 pytestmark = pytest.mark.web
 
-CONTESTED = "Is the fighting happening on Armenian territory?"
+CONTESTED = "Is the fighting happening on the territory of Armenia?"
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 # Markup in the question itself must be echoed as text too (T8).
 HOSTILE_QUESTION = (

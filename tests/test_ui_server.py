@@ -12,7 +12,7 @@ from ui_helpers import shared_server
 
 pytestmark = pytest.mark.web
 
-CONTESTED = "Is the fighting happening on Armenian territory?"
+CONTESTED = "Is the fighting happening on the territory of Armenia?"
 UNANSWERABLE = "What is the best recipe for banana bread?"
 
 

@@ -20,11 +20,7 @@ from askcorpus.errors import (
     ModelMismatchError,
     StaleIndexError,
 )
-from askcorpus.index_format import (
-    Generation,
-    Manifest,
-    read_generation,
-)
+from askcorpus.index_format import Generation, Manifest, read_generation
 from askcorpus.lexical import tokenize
 from askcorpus.onnx_encoder import query_encoder
 from askcorpus.query import check_k, clean_question
@@ -74,22 +70,28 @@ def open_index(index_dir: str | Path, *, rebuild_from: str | Path | None = None,
                log: bool = False) -> Index:
     """Open and verify an index; a missing, corrupt, stale or mismatched one raises.
 
-    With ``rebuild_from`` (a corpus folder), an index that is missing, incomplete or stale is
-    built from that corpus instead of raising: the default flow of ``ask`` and ``serve``.
+    With ``rebuild_from`` (a corpus folder), an index that is missing, incomplete or stale, or
+    (when no ``model`` is asked for) built with another embedding model than the settings'
+    one, is built from that corpus instead: the default flow of ``ask`` and ``serve``.
     """
     try:
-        return Index.open(Path(index_dir), model=model,
-                          allow_model_mismatch=allow_model_mismatch, check_stale=check_stale,
-                          settings=settings)
+        index = Index.open(Path(index_dir), model=model,
+                           allow_model_mismatch=allow_model_mismatch, check_stale=check_stale,
+                           settings=settings)
+        wanted = (settings or Settings()).model
+        if rebuild_from is None or model is not None or not Path(rebuild_from).is_dir() \
+                or not building.outdated_model(index.manifest, wanted):
+            return index
+        why = f"index was built with another model (or version) than {wanted}"
     except (IndexNotFoundError, IncompleteIndexError, StaleIndexError) as exc:
         if rebuild_from is None or not Path(rebuild_from).is_dir():
             raise
-        if log and has_documents(Path(rebuild_from)):  # else the build's error is the one line
-            what = "changed since the index was built" if isinstance(exc, StaleIndexError) \
-                else "has no index yet"
-            print(f"The corpus {what}: building {index_dir} from {rebuild_from} (this takes a "
-                  "minute the first time)…", file=sys.stderr)
-        return build(rebuild_from, index_dir, model, settings=settings, progress=log)
+        why = "corpus changed since the index was built" if isinstance(exc, StaleIndexError) \
+            else "corpus has no index yet"
+    if log and has_documents(Path(rebuild_from)):  # else the build's error is the one line
+        print(f"The {why}: building {index_dir} from {rebuild_from} (this takes a "
+              "minute the first time)…", file=sys.stderr)
+    return build(rebuild_from, index_dir, model, settings=settings, progress=log)
 
 
 @dataclass(frozen=True)

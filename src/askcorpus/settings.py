@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The packaged all-MiniLM-L6-v2, and the same model with our fine-tuned low-rank factors
+# merged in (adapter.py; trained by `askcorpus train --encoder`, models/README.md).
+BASE_MODEL = "all-MiniLM-L6-v2"
+TUNED_MODEL = "askcorpus-minilm"
+DEFAULT_MODEL = TUNED_MODEL
 
 
 @dataclass(frozen=True)

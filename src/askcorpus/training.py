@@ -30,6 +30,7 @@ import numpy as np
 
 from askcorpus.answering import Retrieval
 from askcorpus.api import Index, build, open_index
+from askcorpus.building import outdated_model
 from askcorpus.errors import CorpusError, IndexFolderError
 from askcorpus.features import CANDIDATE_FEATURES, CONTEST_FEATURES, QUESTION_FEATURES
 from askcorpus.hashing import sha256_file
@@ -42,6 +43,7 @@ from askcorpus.learned import (
     question_features,
     score_candidates,
 )
+from askcorpus.settings import Settings
 from askcorpus.types import Passage
 from askcorpus.view import CorpusView
 
@@ -123,7 +125,7 @@ def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) 
         retrieval = index.retrieve(q["question"], k=10)
         scored = score_candidates(models, retrieval, index.view)
         spans = locate_evidence(index, q)
-        labels = np.array([_overlaps(index.view.passages[c.row], spans)
+        labels = np.array([overlaps_gold(index.view.passages[c.row], spans)
                            for c in scored.candidates], dtype=np.float64)
         out.append(Example(q, retrieval, scored, labels))
     return out
@@ -270,7 +272,7 @@ def locate_evidence(index: Index, question: dict[str, Any]) -> list[tuple[str, i
     return spans
 
 
-def _overlaps(passage: Passage, spans: Sequence[tuple[str, int, int]]) -> bool:
+def overlaps_gold(passage: Passage, spans: Sequence[tuple[str, int, int]]) -> bool:
     return any(doc == passage.doc_id and start < passage.end and passage.start < end
                for doc, start, end in spans)
 
@@ -308,9 +310,12 @@ def benchmark_index(folder: str | Path, cache: Path = BENCHMARK_CACHE) -> tuple[
     if not copy.is_file() or sha256_file(copy) != sha256_file(source):
         shutil.copyfile(source, copy)
     try:
-        return open_index(index_dir), False
+        index = open_index(index_dir)
+        if not outdated_model(index.manifest, Settings().model):
+            return index, False
     except IndexFolderError:
-        return build(corpus, index_dir), True
+        pass  # missing or broken: built below
+    return build(corpus, index_dir), True
 
 
 def benchmark_claims(folder: str | Path, split: str,
