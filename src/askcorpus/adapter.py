@@ -41,11 +41,24 @@ def tuned_model(base: Path, base_revision: str, factors: Path = FACTORS,
     if not factors.is_file():
         raise ModelError(f"The tuned encoder's factors are missing ({factors}); reinstall "
                          "askcorpus or pass `--model all-MiniLM-L6-v2`.")
-    digest = sha256_file(factors)[:12]
+    digest = _digest(factors)
     folder = (cache_dir or default_cache_dir()) / f"{TUNED_MODEL}-{digest}"
     if not (folder / DONE_FILE).is_file():
         _merge_into(base, factors, folder)
     return folder, f"{base_revision}+lora:{digest}"
+
+
+_DIGESTS: dict[tuple[Path, int, int], str] = {}
+
+
+def _digest(factors: Path) -> str:
+    """The factors' short hash, computed once per file version: every model lookup (build,
+    ONNX export folder, index freshness, encoder cache) asks for it, a cold ask three times."""
+    stat = factors.stat()
+    key = (factors.resolve(), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(factors)[:12]
+    return _DIGESTS[key]
 
 
 def merged_weights(base: Path, factors: Path) -> dict[str, Any]:
