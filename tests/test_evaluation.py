@@ -58,7 +58,10 @@ def test_ranking_metrics_match_hand_computed_values() -> None:
     ndcg_q1 = (1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
     assert m["q1"]["nDCG@10"] == pytest.approx(ndcg_q1) == pytest.approx(0.693426, abs=1e-6)
     # q2: a hit at rank 1 of 1 relevant -> every metric is 1.
-    assert m["q2"] == {"R@1": 1.0, "R@5": 1.0, "R@10": 1.0, "MRR@10": 1.0, "nDCG@10": 1.0}
+    assert m["q2"] == {"hit@5": 1.0, "R@1": 1.0, "R@5": 1.0, "R@10": 1.0, "MRR@10": 1.0,
+                       "nDCG@10": 1.0}
+    # hit@5: any gold item in the first five (q1 and q2), none for q3.
+    assert [m[q]["hit@5"] for q in ("q1", "q2", "q3")] == [1.0, 1.0, 0.0]
     # q3: an empty ranking still counts, as zeros.
     assert set(m["q3"].values()) == {0.0}
     # Means over the three questions: R@1 = 1/3, MRR = (0.5 + 1 + 0) / 3 = 0.5.

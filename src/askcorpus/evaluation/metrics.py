@@ -61,13 +61,14 @@ def ir_scores(qrels: dict[str, Sequence[str]], run: Sequence[tuple[str, str, flo
 def ranking_metrics(qrels: dict[str, Sequence[str]],
                     credited: dict[str, Sequence[Sequence[str]]],
                     k: int = K) -> dict[str, dict[str, float]]:
-    """R@1/5/10, MRR@10 and nDCG@10 per query (binary relevance).
+    """hit@5, R@1/5/10, MRR@10 and nDCG@10 per query (binary relevance).
 
     ``qrels`` maps a query to its relevant item ids, ``credited`` to its ranking where each
     entry holds the relevant items a result found (see ``credit``). Recall@n is ir-measures'
     recall of the set of items found by the first n results, so one passage can find two
     quotes; MRR and nDCG count each result once, under the first item it found, so a result
-    never gains more than one rank's worth. Queries without results score 0.
+    never gains more than one rank's worth. hit@5 is 1 where the first five results find
+    any gold item. Queries without results score 0.
     """
     from ir_measures import RR, R, nDCG
 
@@ -81,7 +82,9 @@ def ranking_metrics(qrels: dict[str, Sequence[str]],
                            {f"R@{n}": R @ 1_000_000})
         for q, values in recall.items():
             out[q].update(values)
-    return {q: {m: v[m] for m in ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")}
+    for v in out.values():
+        v["hit@5"] = float(v["R@5"] > 0)
+    return {q: {m: v[m] for m in ("hit@5", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10")}
             for q, v in out.items()}
 
 def claim_metrics(queries: Sequence[dict[str, Any]], rankings: dict[str, Sequence[str]],

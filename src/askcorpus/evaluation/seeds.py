@@ -32,7 +32,7 @@ from askcorpus.retrieve import MODES
 from askcorpus.training import locate_evidence
 
 CONFIGS = MODES
-RANKING = ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
+RANKING = ("hit@5", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 METRICS = (*RANKING, "side_recall", "side_recall_answerable", "contested_precision",
            "contested_recall", "contested_f1", "contested_flag_rate", "abstention_rate",
            "false_abstention_rate", "citation_validity", "latency_p50_ms", "latency_p95_ms")
@@ -255,7 +255,7 @@ def print_results(results: dict[str, Any], saved: Path | str = "latest.json") ->
                                       or "none") + f" (details in {saved})")
     print(f"Evaluated in {results['meta']['seconds']:.1f} s")
 
-CV_METRICS = ("R@5", "R@10", "nDCG@10", "side_recall", "contested_precision",
+CV_METRICS = ("hit@5", "R@5", "R@10", "nDCG@10", "side_recall", "contested_precision",
               "contested_recall", "contested_f1", "abstention_rate", "false_abstention_rate")
 
 
