@@ -16,7 +16,7 @@ PACKAGE = Path(askcorpus.__file__).parent
 RANKS = {
     # building blocks with no askcorpus imports, or only the records and errors
     "types": 0, "errors": 0, "settings": 0, "hashing": 0, "bulk": 0, "segment": 0, "fusion": 0,
-    "lexical": 0, "speakers": 0, "cues": 0, "sentences": 0.5, "adapter": 0.8,
+    "lexical": 0, "wording": 0, "speakers": 0, "cues": 0, "sentences": 0.5, "adapter": 0.8,
     "query": 1, "catalog": 1, "dense": 1.2, "ann": 1, "embedding": 1, "onnx_encoder": 1.5,
     "storage": 1, "pdf": 1, "render": 1, "inference": 1, "milvus_store": 1,
     "building": 5.5, "distributed": 5.4,

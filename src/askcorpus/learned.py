@@ -27,6 +27,7 @@ from askcorpus.features import (
 )
 from askcorpus.retrieve import Candidate
 from askcorpus.view import CorpusView
+from askcorpus.wording import Wording
 
 RANKER = "ranker.json"
 ABSTAIN = "answerable.json"
@@ -46,6 +47,8 @@ class Logistic:
     intercept: float
     threshold: float = 0.5
     info: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The vocabulary of the features named "w:<term>" (asks_sides), None for the others.
+    wording: Wording | None = field(default=None, compare=False)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """P(y=1) for each row of ``x`` (or for one feature vector)."""
@@ -56,17 +59,19 @@ class Logistic:
         return self.probability(x) >= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "mean": self.mean.tolist(),
-                "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept, "threshold": self.threshold, "info": self.info}
+        out = {"features": list(self.features), "mean": self.mean.tolist(),
+               "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+               "intercept": self.intercept, "threshold": self.threshold, "info": self.info}
+        return out | ({"wording": self.wording.to_dict()} if self.wording else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Logistic:
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
         if not len(data["features"]) == len(arrays[0]) == len(arrays[1]) == len(arrays[2]):
             raise ValueError("features, mean, scale and coef differ in length")
+        wording = Wording.from_dict(data["wording"]) if "wording" in data else None
         return cls(tuple(data["features"]), *arrays, float(data["intercept"]),
-                   float(data.get("threshold", 0.5)), dict(data.get("info", {})))
+                   float(data.get("threshold", 0.5)), dict(data.get("info", {})), wording)
 
 
 _SHIPPED: list[Models] = []
@@ -166,9 +171,19 @@ def contest_features(scored: Scored, view: CorpusView, *, asks_sides: float) -> 
 
 
 def asks_sides(models: Models, retrieval: Retrieval) -> float:
+    """P(the question asks for the parties' positions), from its vector and its wording."""
     if retrieval.vector is None:
         return 0.0
-    return float(models.asks_sides.probability(retrieval.vector))
+    return float(models.asks_sides.probability(asks_design(
+        models.asks_sides.wording, retrieval.vector, retrieval.question)))
+
+
+def asks_design(wording: Wording | None, vector: np.ndarray, question: str) -> np.ndarray:
+    """asks_sides' input: the question vector, then its wording's TF-IDF (if the model has
+    a vocabulary)."""
+    if wording is None:
+        return np.asarray(vector, dtype=np.float64)
+    return np.concatenate([np.asarray(vector, dtype=np.float64), wording.vector(question)])
 
 
 STAGES = ("rank", "answerable", "contested")

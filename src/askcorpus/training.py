@@ -6,7 +6,9 @@ overlaps a gold quote, and fits four standardised L2 logistic regressions with N
 method (IRLS; the same optimum every run, no random seed needed):
 
 * ranker: P(passage answers the question) over candidate features;
-* asks_sides: P(the question asks for the parties' positions) over the question vector;
+* asks_sides: P(the question asks for the parties' positions) over the question vector and
+  the TF-IDF of its words and word pairs (``wording.py``; vocabulary from the training
+  questions, unstandardised: both parts are unit vectors);
 * answerable: P(the corpus answers it) over question features built from *out-of-fold*
   ranker probabilities (a model scored on its own training questions would look surer
   than it will be on new ones);
@@ -39,6 +41,7 @@ from askcorpus.learned import (
     Logistic,
     Models,
     Scored,
+    asks_design,
     contest_features,
     question_features,
     score_candidates,
@@ -46,13 +49,15 @@ from askcorpus.learned import (
 from askcorpus.settings import Settings
 from askcorpus.types import Passage
 from askcorpus.view import CorpusView
+from askcorpus.wording import Wording
 
 FOLDS = 5
 OTHER_CORPUS_WEIGHT = 0.3
 BENCHMARK_CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
-# L2 strengths (on standardised features): mild for the few-feature models, strong for the
-# 384 question-vector weights that only a few hundred questions inform.
-L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 100.0}
+# L2 strengths (on standardised features): mild for the few-feature models. asks_sides reads
+# unit vectors as they are (scikit-learn's C = 10), the best of C in 0.3, 1, 3, 10 by
+# out-of-fold F1 on the training questions.
+L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 0.1}
 # The direction each QUESTION_FEATURE must push "the corpus answers this": more relevance,
 # closeness and exact-word support for, names and figures of the question missing against.
 ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1)
@@ -73,15 +78,17 @@ class Example:
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
-                 weights: np.ndarray | None = None, iterations: int = 50) -> Logistic:
-    """L2-regularised logistic regression by Newton's method on standardised features.
+                 weights: np.ndarray | None = None, iterations: int = 50,
+                 standardize: bool = True) -> Logistic:
+    """L2-regularised logistic regression by Newton's method on standardised features
+    (or on the features as they are).
 
     ``weights`` (one per row, default 1) count a row that many times in the likelihood.
     """
     x = np.asarray(x, dtype=np.float64)
     weights = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
+    mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1])
+    scale = x.std(axis=0) if standardize else np.ones(x.shape[1])
     scale[scale < 1e-9] = 1.0
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = np.zeros(z.shape[1])
@@ -151,13 +158,15 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
 
     # Whether a question asks for the parties' positions is learned where parties exist.
     sided = np.array([e.sides_labelled for e in data])
-    vectors = np.array([e.retrieval.vector for e in data])
     contested = np.array([float(e.question["contested"]) for e in data])
-    asks = fit_logistic(vectors[sided], contested[sided], l2=L2["asks_sides"],
-                        names=[f"v{i}" for i in range(vectors.shape[1])])
+    asks = _fit_asks([e for e, s in zip(data, sided, strict=True) if s])
     oof_asks = np.zeros(len(data))
-    oof_asks[sided] = _out_of_fold(vectors[sided], contested[sided], fold_of[sided],
-                                   L2["asks_sides"], asks.features)
+    for k in range(folds):
+        held = sided & (fold_of == k)
+        fold_model = _fit_asks([e for e, s, f in zip(data, sided, fold_of, strict=True)
+                                if s and f != k])
+        oof_asks[held] = fold_model.probability(_asks_x(fold_model, [
+            e for e, h in zip(data, held, strict=True) if h]))
 
     answerable = np.array([float(e.question["answerable"]) for e in data])
     q_x = np.array([question_features(s, e.retrieval) for s, e in zip(oof, data, strict=True)])
@@ -201,6 +210,27 @@ def _fit_ranker(data: Sequence[Example]) -> Logistic:
     weights = np.concatenate([np.full(len(e.labels), 1.0 if e.sides_labelled else share)
                               for e in data])
     return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES, weights=weights)
+
+
+def _fit_asks(data: Sequence[Example]) -> Logistic:
+    """asks_sides from the questions of ``data``: vocabulary first, then the weights."""
+    wording = Wording.fit([e.question["question"] for e in data])
+    model = replace(untrained_asks(len(data[0].retrieval.vector)), wording=wording)
+    y = np.array([float(e.question["contested"]) for e in data])
+    fitted = fit_logistic(_asks_x(model, data), y, l2=L2["asks_sides"],
+                          names=[*model.features, *wording.names()], standardize=False)
+    return replace(fitted, wording=wording)
+
+
+def _asks_x(model: Logistic, data: Sequence[Example]) -> np.ndarray:
+    return np.array([asks_design(model.wording, e.retrieval.vector, e.question["question"])
+                     for e in data])
+
+
+def untrained_asks(dim: int) -> Logistic:
+    """asks_sides with every weight zero, over the question vector only."""
+    return Logistic(tuple(f"v{i}" for i in range(dim)), np.zeros(dim), np.ones(dim),
+                    np.zeros(dim), 0.0)
 
 
 def _rescore(scored: Scored, ranker: Logistic) -> Scored:
@@ -370,7 +400,7 @@ def untrained(dim: int) -> Models:
         return Logistic(tuple(names), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
 
     return Models(zero(CANDIDATE_FEATURES), zero(QUESTION_FEATURES), zero(CONTEST_FEATURES),
-                  zero([f"v{i}" for i in range(dim)]))
+                  untrained_asks(dim))
 
 
 def embedding_stamp(index: Index) -> dict[str, Any]:
