@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -92,7 +91,7 @@ class _Exports:
         self._lock = threading.Lock()
 
     def write(self, answer: Answer) -> tuple[str, str]:
-        data = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+        data = render.to_json(answer)
         with self._lock:
             return self._write(answer, data)
 
