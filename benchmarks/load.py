@@ -1,16 +1,19 @@
-"""Load test of `askcorpus serve` (RELIABILITY.md T47), with a bare Gradio app as baseline.
+"""Load test of `askcorpus serve` (RELIABILITY.md T47), with bare apps as baselines.
 
 Starts a real ``askcorpus serve`` on 127.0.0.1 (a free port), sends N requests at a fixed
 concurrency through the two-step ``/gradio_api/call/ask`` API (POST, then GET the event
 stream) for several rounds, and reports throughput, p50/p95/p99 latency, errors, rejected
-requests (queue full, counted apart from errors) and the server's RSS after each round. The
-same measurement of the servers of ``benchmarks/apps.py`` (same launch options: a no-op
-handler, the baseline; an encode + FAISS search handler, bare and inside the askcorpus UI, the
-floors of answering; the askcorpus app at another concurrency) runs in the same invocation,
-round by round. Every request has a timeout and every round a wall-time cap, so the run always
-ends. Only loopback targets are used.
+requests (queue full or busy, counted apart from errors) and the server's RSS after each
+round. A second ``askcorpus serve`` gets the same load through its JSON API (one
+``POST /api/ask``). The same measurement of the servers of ``benchmarks/apps.py`` (same launch
+options: a no-op Gradio handler and a no-op JSON route, the baselines; an encode + FAISS search
+handler, bare and inside the askcorpus UI over both routes, the floors of answering; the
+askcorpus app at another concurrency) runs in the same invocation, round by round. Every
+request has a timeout and every round a wall-time cap, so the run always ends. Only loopback
+targets are used.
 
     python benchmarks/load.py                      # 300 requests x 3 rounds, concurrency 8
+    python benchmarks/load.py --json figures.json  # also write every round's figures
     python benchmarks/load.py --requests 40 --rounds 2 --model hash:64 --no-baseline
 """
 
@@ -35,6 +38,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only, by construction
+NOOP_GRADIO = "no-op Gradio app (baseline)"
+NOOP_JSON = "no-op JSON route, same framework (baseline)"
 QUESTIONS = (
     "How many soldiers does Armenia say have been killed?",
     "Is the fighting happening on Armenian territory?",
@@ -96,8 +101,11 @@ def rss_mb(proc: subprocess.Popen) -> float:
         return float("nan")
 
 
-def one_request(client: httpx.Client, url: str, question: str) -> tuple[str, float, str]:
+def one_request(client: httpx.Client, url: str, question: str,
+                route: str = "gradio") -> tuple[str, float, str]:
     """(outcome, seconds, detail): outcome is ok, rejected, error or timeout."""
+    if route == "json":
+        return json_request(client, url, question)
     started = time.perf_counter()
     try:
         response = client.post(f"{url}/gradio_api/call/ask",
@@ -118,6 +126,23 @@ def one_request(client: httpx.Client, url: str, question: str) -> tuple[str, flo
         return "error", time.perf_counter() - started, repr(exc)[:200]
 
 
+def json_request(client: httpx.Client, url: str, question: str) -> tuple[str, float, str]:
+    """One ``POST /api/ask`` of askcorpus's JSON API: the answer in the response itself."""
+    started = time.perf_counter()
+    try:
+        response = client.post(f"{url}/api/ask", json={"question": question, "k": 5})
+        elapsed = time.perf_counter() - started
+        if response.status_code == 503:
+            return "rejected", elapsed, ""
+        if response.status_code == 200 and '"status": "' in response.text:
+            return "ok", elapsed, ""
+        return "error", elapsed, f"{response.status_code} {response.text[:200]}"
+    except httpx.TimeoutException:
+        return "timeout", time.perf_counter() - started, "timeout"
+    except httpx.HTTPError as exc:
+        return "error", time.perf_counter() - started, repr(exc)[:200]
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -129,7 +154,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_round(number: int, url: str, proc: subprocess.Popen, *, requests: int,
-              concurrency: int, timeout: float, wall: float) -> Round:
+              concurrency: int, timeout: float, wall: float, route: str = "gradio") -> Round:
     results: list[tuple[str, float, str]] = []
     lock = threading.Lock()
     deadline = time.monotonic() + wall
@@ -139,7 +164,7 @@ def run_round(number: int, url: str, proc: subprocess.Popen, *, requests: int,
         if time.monotonic() > deadline:
             outcome = ("timeout", 0.0, "round wall time exceeded")
         else:
-            outcome = one_request(client, url, QUESTIONS[i % len(QUESTIONS)])
+            outcome = one_request(client, url, QUESTIONS[i % len(QUESTIONS)], route)
         with lock:
             results.append(outcome)
 
@@ -171,6 +196,7 @@ class Server:
     name: str
     cmd: list[str]
     port: int
+    route: str = "gradio"  # the Gradio two-step API, or "json": askcorpus's POST /api/ask
     proc: subprocess.Popen | None = None
     warm_rss: float = float("nan")
     rounds: list[Round] = field(default_factory=list)
@@ -194,7 +220,8 @@ def start(server: Server, args: argparse.Namespace, workdir: Path) -> None:
     # state_session_capacity (1000) sessions and every /call request is a new session, so
     # RSS only settles after about 1000 requests: use --warmup 1000 to measure leaks.
     run_round(0, server.url, server.proc, requests=max(args.warmup, 1),
-              concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall)
+              concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall,
+              route=server.route)
     server.warm_rss = round(rss_mb(server.proc), 1)
 
 
@@ -220,7 +247,8 @@ def measure(servers: list[Server], args: argparse.Namespace, workdir: Path) -> l
                 assert server.proc is not None
                 server.rounds.append(run_round(
                     number, server.url, server.proc, requests=args.requests,
-                    concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall))
+                    concurrency=args.concurrency, timeout=args.timeout, wall=args.round_wall,
+                    route=server.route))
     finally:
         for server in servers:
             stop(server)
@@ -280,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--round-wall", type=float, default=900.0, help="seconds per round")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
-    parser.add_argument("--no-baseline", action="store_true", help="skip the no-op app")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="only askcorpus serve (its Gradio and JSON APIs): no other app")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -296,21 +325,27 @@ def main(argv: list[str] | None = None) -> int:
         from askcorpus.ui import ENGINE_CONCURRENCY
 
         app = [sys.executable, str(ROOT / "benchmarks" / "apps.py")]
-        servers = [Server(f"askcorpus serve (concurrency {ENGINE_CONCURRENCY})", [
-            sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
-            "--index", str(index)], free_port())]
+        serve = [sys.executable, "-m", "askcorpus.cli", "serve", "--corpus", args.corpus,
+                 "--index", str(index)]
+        servers = [Server(f"askcorpus serve, Gradio API (concurrency {ENGINE_CONCURRENCY})",
+                          serve, free_port()),
+                   Server("askcorpus serve, JSON API POST /api/ask", list(serve), free_port(),
+                          route="json")]
         other = 2 if ENGINE_CONCURRENCY == 1 else 1
+        search_ui = [*app, "search-ui", "--index", str(index), "--corpus", args.corpus]
         if not args.no_baseline:
             servers += [
-                Server(f"askcorpus app, concurrency {other}", [
+                Server(f"askcorpus app, Gradio API, concurrency {other}", [
                     *app, "askcorpus", "--index", str(index), "--corpus", args.corpus,
                     "--concurrency", str(other)], free_port()),
-                Server("floor: askcorpus UI, ask = encode + FAISS search", [
-                    *app, "search-ui", "--index", str(index), "--corpus", args.corpus],
-                    free_port()),
+                Server("floor: askcorpus UI, ask = encode + FAISS search", search_ui,
+                       free_port()),
+                Server("floor: JSON API, ask = encode + FAISS search", list(search_ui),
+                       free_port(), route="json"),
                 Server("floor: bare app, ask = encode + FAISS search",
                        [*app, "search", "--index", str(index)], free_port()),
-                Server("no-op Gradio app (baseline)", [*app, "noop"], free_port())]
+                Server(NOOP_GRADIO, [*app, "noop"], free_port()),
+                Server(NOOP_JSON, [*app, "noop-json"], free_port(), route="json")]
         for server in servers:
             server.cmd += ["--host", HOST, "--port", str(server.port)]
         results = measure(servers, args, workdir)
@@ -319,9 +354,15 @@ def main(argv: list[str] | None = None) -> int:
               f"loopback {HOST}")
         for result in results:
             report(result)
-        if len(results) > 1:
-            ratios(results, results[-1])
-            ratios(results[:2], results[0])  # the other concurrency over the default
+        named = {result["name"]: result for result in results}
+        routes = {server.name: server.route for server in servers}
+        if NOOP_GRADIO in named:  # the issue's baseline, for every server
+            ratios(results, named[NOOP_GRADIO])
+        if NOOP_JSON in named:  # the JSON route's own framework cost
+            ratios([r for r in results if routes[r["name"]] == "json"], named[NOOP_JSON])
+        ratios(results[:2], results[0])  # the JSON API over the Gradio API, same server
+        if len(results) > 2:
+            ratios([results[0], results[2]], results[0])  # the other concurrency
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
         bad = sum(r["errors"] + r["timeouts"] for res in results for r in res["rounds"])

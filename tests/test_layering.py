@@ -27,6 +27,7 @@ RANKS = {
     "api": 6,
     "training": 6.5, "finetune": 6.6,
     "evaluation": 7,
+    "gate": 7.5, "http_api": 7.8,  # the server's admission and JSON API, beneath the UI
     "ui": 8,
     "cli": 9,
     "": 10,  # the package's __init__: re-exports the public surface

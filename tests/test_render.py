@@ -337,3 +337,13 @@ def test_a_summary_sentence_that_is_a_quotation_is_not_quoted_twice(sentence: st
             assert doubled + inner[:5] not in out
     plain = dataclasses.replace(answer, summary=(dataclasses.replace(line, text=inner),))
     assert f"“{inner}”" in render.to_markdown(plain)
+
+
+def test_json_is_the_answer_dict_verbatim() -> None:
+    """One serialiser for `ask --json`, answer.json and the HTTP API: the dict, nothing added."""
+    import json
+
+    answer = answered_answer("Ünïcode “quotes” stay as they are.")
+    pretty, compact = render.to_json(answer), render.to_json(answer, indent=None)
+    assert json.loads(pretty) == json.loads(compact) == answer.to_dict()
+    assert "“quotes”" in compact and "\n" not in compact and "\n  " in pretty

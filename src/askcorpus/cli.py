@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -186,7 +185,7 @@ def _ask(args: argparse.Namespace) -> int:
     answer = index.ask(args.question, k=args.k, perspectives=args.perspective,
                        documents=args.document)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(render.to_json(answer))
     elif args.markdown:
         print(render.to_markdown(answer))
     else:

@@ -6,6 +6,7 @@
     ├── CorpusError            a corpus file cannot be read as text
     ├── BuildLockedError       another build holds the index lock
     ├── ModelError             the embedding model cannot be found or loaded
+    ├── ServerBusyError        the server has as many questions waiting as it admits
     └── IndexFolderError       base of everything wrong with an index on disk
         ├── IndexNotFoundError   no index at that path
         ├── IncompleteIndexError half-written or empty folder
@@ -40,6 +41,10 @@ class BuildLockedError(AskcorpusError):
 
 class ModelError(AskcorpusError):
     """The embedding model cannot be found or loaded."""
+
+
+class ServerBusyError(AskcorpusError):
+    """The web server is answering as many questions as it admits; the client should retry."""
 
 
 class IndexFolderError(AskcorpusError):

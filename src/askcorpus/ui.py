@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -11,11 +10,13 @@ import sys
 import tempfile
 import threading
 import weakref
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from askcorpus import render
+from askcorpus import http_api, render
 from askcorpus.errors import AskcorpusError
+from askcorpus.gate import MAX_WAITING, Gate
 from askcorpus.types import Answer, BalanceRow, Document, Passage, Perspective
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class _Exports:
         self._lock = threading.Lock()
 
     def write(self, answer: Answer) -> tuple[str, str]:
-        data = json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+        data = render.to_json(answer)
         with self._lock:
             return self._write(answer, data)
 
@@ -114,16 +115,16 @@ class _Exports:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _ask(index: AskIndex, question: str, k: int, perspectives, documents) -> Answer:
+async def _ask(gate: Gate, index: AskIndex, question: str, k: int, perspectives) -> dict:
     """Call the engine; its input errors become a one-line ``gr.Error`` without a traceback."""
     gr = _gradio()
     try:
         # k goes through unchanged: the engine validates it (and says so) for UI and API alike.
-        return index.ask(
-            question or "", k=k, perspectives=perspectives or None, documents=documents or None
-        )
-    except AskcorpusError as e:
+        answer = await gate.run(partial(
+            index.ask, question or "", k=k, perspectives=perspectives or None, documents=None))
+    except AskcorpusError as e:  # a refused question, or a busy server
         raise gr.Error(render.escape(str(e)), print_exception=False) from None
+    return answer.to_dict()
 
 
 def _message_html(text: str) -> str:
@@ -212,9 +213,10 @@ def _corpus_tab(gr: Any, index: AskIndex, balance, perspectives) -> None:
 
 
 def build_app(index: AskIndex, *, max_question_chars: int = 2000,
-              concurrency: int = ENGINE_CONCURRENCY) -> gr.Blocks:
+              concurrency: int = ENGINE_CONCURRENCY, gate: Gate | None = None) -> gr.Blocks:
     """The askcorpus web app over an open index (the UI holds no retrieval logic);
-    ``concurrency`` questions are answered at once (benchmarks/load.py compares settings).
+    ``concurrency`` questions are answered at once (benchmarks/load.py compares settings),
+    through ``gate`` when the server shares one with its JSON API (``serve`` does).
 
     Example:
         >>> app = build_app(askcorpus.open("index"))  # doctest: +SKIP
@@ -222,6 +224,7 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000,
         >>> app.launch(**launch_options(blocked_paths=["seeds", "index"]))  # doctest: +SKIP
     """
     gr = _gradio()
+    gate = gate or Gate(concurrency)
     exports = _Exports()
     perspectives = dict(index.perspectives)
     balance = index.balance()  # its rows are the perspectives the corpus actually holds
@@ -229,20 +232,8 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000,
     # corpus about something else never offers questions about the seed corpus.
     examples = tuple(getattr(index, "examples", ()) or ())
 
-    def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
-        try:
-            answer = index.ask(q or "", k=n, perspectives=sides or None, documents=docs or None)
-        except AskcorpusError as e:
-            # A refused question (empty, too long...) replaces the previous answer with one
-            # plain message; a pop-up over a stale answer would read as an answer to it.
-            return (
-                _message_html(str(e)),
-                None,
-                gr.Dropdown(choices=[], value=None),
-                gr.DownloadButton(value=None, visible=False),
-                gr.DownloadButton(value=None, visible=False),
-                "",
-            )
+    def answer_view(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
+        answer = index.ask(q or "", k=n, perspectives=sides or None, documents=docs or None)
         md_path, json_path = exports.write(answer)
         choices = _citation_choices(answer)
         return (
@@ -254,14 +245,30 @@ def build_app(index: AskIndex, *, max_question_chars: int = 2000,
             "",
         )
 
+    async def on_ask(q: str, sides: list[str], docs: list[str], n: int, nearest: bool):
+        try:
+            return await gate.run(partial(answer_view, q, sides, docs, n, nearest))
+        except AskcorpusError as e:
+            # A refused question (empty, too long...) or a busy server replaces the previous
+            # answer with one plain message; a pop-up over a stale answer would read as an
+            # answer to it.
+            return (
+                _message_html(str(e)),
+                None,
+                gr.Dropdown(choices=[], value=None),
+                gr.DownloadButton(value=None, visible=False),
+                gr.DownloadButton(value=None, visible=False),
+                "",
+            )
+
     def on_nearest(answer: Answer | None, nearest: bool) -> str:
         if answer is None:
             return ""
         return render.answer_html(answer, perspectives, show_nearest=nearest)
 
-    def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
+    async def ask(question: str, k: int = 5, perspectives: list[str] | None = None) -> dict:
         """Ask the corpus; returns the answer as JSON (see Answer.to_dict)."""
-        return _ask(index, question, k, perspectives, None).to_dict()
+        return await _ask(gate, index, question, k, perspectives)
 
     with gr.Blocks(title="askcorpus", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         state = gr.State(None)
@@ -356,18 +363,22 @@ def serve(
         # opens, so the first visitor does not wait and "listening" means "ready".
         print("Loading the model…", file=sys.stderr, flush=True)
         index.ask(WARM_UP_QUESTION)
-    settings = getattr(index, "settings", None)
-    app = build_app(index, max_question_chars=getattr(settings, "max_question_chars", 2000),
-                    concurrency=concurrency)
-    app.queue(max_size=64, default_concurrency_limit=1)
+    limit = getattr(getattr(index, "settings", None), "max_question_chars", 2000)
+    # One gate for the UI and the JSON API: `concurrency` asks at a time, whichever door.
+    gate = Gate(concurrency)
+    app = build_app(index, max_question_chars=limit, concurrency=concurrency, gate=gate)
+    app.queue(max_size=MAX_WAITING, default_concurrency_limit=1)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (service managers, tests) shuts down like Ctrl-C: Gradio closes the server
         # and the export folder is removed, instead of the process dying mid-way.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     # quiet: Gradio's own banner suggests share=True, which this server must never use.
+    # The JSON API's routes go in when Gradio creates its app, ahead of Gradio's own routes
+    # and under the same middleware (strict CORS) and launch options.
     app.launch(prevent_thread_lock=True, quiet=True,
+               app_kwargs={"routes": http_api.routes(index, gate, max_question_chars=limit)},
                **launch_options(blocked_paths=blocked_paths, host=host, port=port))
     documents = len(index.documents())
-    print(f"askcorpus is serving {documents} documents at http://{host}:{port}/ "
-          "(press Ctrl-C to stop).", flush=True)
+    print(f"askcorpus is serving {documents} documents at http://{host}:{port}/ and its JSON "
+          f"API at http://{host}:{port}/api/ask (press Ctrl-C to stop).", flush=True)
     app.block_thread()
