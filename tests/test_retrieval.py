@@ -30,11 +30,8 @@ SEED_QUESTIONS = [
      "cbsla-2020", "cluster munitions that appear to have been fired by Azerbaijani forces"),
     ("Which bills does Global ARM support in Congress?",
      "globalarm-2023", "S. 2900"),
-    pytest.param("Why does Patrick James say the situation is delicate?", "cbsla-2020",
-                 "Patrick James, a professor of international relations",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "a known false abstention of the shipped models (eval: 4 of 93 "
-                     "answerable questions); strict, so a fix is noticed"))),
+    ("Why does Patrick James say the situation is delicate?", "cbsla-2020",
+     "Patrick James, a professor of international relations"),
     ("How many civilian targets were attacked according to initial reports?",
      "petition-2020", "at least fifty civilian targets"),
     ("How many protesters and police officers were injured in the clashes in Yerevan?",

@@ -1,11 +1,17 @@
 """Fine-tune the encoder: low-rank (LoRA) factors on MiniLM, learned from question-passage pairs.
 
 ``askcorpus train --encoder`` runs this before the decision models (whose features are this
-encoder's cosines). The pairs are the seed training questions with the passages that hold
+encoder's cosines). The examples are the seed training questions with the passages that hold
 their gold quotes, and the Perspectrum train claims with their supporting and undermining
 perspectives; the loss is sentence-transformers' MultipleNegativesRankingLoss (every other
 passage of the batch is a negative), so a few thousand pairs move the vectors without a new
 head to learn, the recipe that raised Perspectrum dev nDCG@10 in issue 11's trial.
+
+Each example also carries one hard negative: a passage of the same corpus that BM25 ranks
+high for the question but that holds none of its gold (Karpukhin et al., "Dense Passage
+Retrieval", 2020). In-batch negatives are mostly passages of the other corpus, which any
+model tells apart; the hard one teaches the distinctions inside one conflict's documents.
+BM25 picks them, not a model, so the same data always gives the same triplets.
 
 Only the factors are trained and kept: ``A`` (rank × in) and ``B`` (out × rank, scaled) per
 adapted weight, a megabyte in ``models/encoder-lora.safetensors`` that ``adapter.py`` merges
@@ -24,9 +30,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from askcorpus.adapter import FACTORS
 from askcorpus.api import Index
 from askcorpus.embedding import resolve_model
+from askcorpus.lexical import Lexical
 from askcorpus.settings import BASE_MODEL
 from askcorpus.training import (
     benchmark_claims,
@@ -39,30 +48,62 @@ from askcorpus.training import (
 TARGETS = ("query", "key", "value", "dense")
 
 
-def question_pairs(index: Index, questions: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(question, passage) for every passage of ``index`` that overlaps a gold quote."""
-    pairs = []
+Triplet = tuple[str, str, str]  # (question, passage holding its answer, hard negative)
+
+
+def question_pairs(index: Index, questions: Sequence[dict[str, Any]]) -> list[Triplet]:
+    """(question, passage, negative) for every passage of ``index`` that overlaps a gold
+    quote; the negatives are the question's best BM25 passages without its gold."""
+    passages = index.passages()
+    texts = [p.text for p in passages]
+    lexical = Lexical.build(texts)
+    out = []
     for question in questions:
         if not question.get("answerable") or not question.get("evidence"):
             continue
         spans = locate_evidence(index, question)
-        pairs += [(question["question"], p.text) for p in index.passages()
-                  if overlaps_gold(p, spans)]
-    return pairs
+        gold = [i for i, p in enumerate(passages) if overlaps_gold(p, spans)]
+        negatives = _hard_negatives(lexical, question["question"], set(gold), len(gold))
+        out += _triplets(question["question"], [texts[i] for i in gold],
+                         [texts[n] for n in negatives])
+    return out
 
 
-def claim_pairs(folder: str | Path) -> list[tuple[str, str]]:
-    """(claim, perspective) for every perspective that supports or undermines a train claim."""
-    texts = {row["id"]: row["text"] for row in read_jsonl(Path(folder) / "corpus.jsonl")}
-    return [(claim["text"], texts[pid]) for claim in benchmark_claims(folder, "train")
-            for pid in claim["relevant"] if pid in texts]
+def claim_pairs(folder: str | Path) -> list[Triplet]:
+    """(claim, perspective, negative) for every perspective that supports or undermines a
+    train claim; the negatives are the claim's best BM25 perspectives outside its gold."""
+    rows = read_jsonl(Path(folder) / "corpus.jsonl")
+    texts = [row["text"] for row in rows]
+    row_of = {row["id"]: i for i, row in enumerate(rows)}
+    lexical = Lexical.build(texts)
+    out = []
+    for claim in benchmark_claims(folder, "train"):
+        gold = [row_of[pid] for pid in claim["relevant"] if pid in row_of]
+        negatives = _hard_negatives(lexical, claim["text"], set(gold), len(gold))
+        out += _triplets(claim["text"], [texts[i] for i in gold], [texts[n] for n in negatives])
+    return out
 
 
-def finetune(pairs: Sequence[tuple[str, str]], base: Path, out: Path, *, rank: int = 16,
+def _triplets(question: str, positives: list[str], negatives: list[str]) -> list[Triplet]:
+    """One triplet per positive; a corpus with fewer negatives than positives reuses them."""
+    if not negatives:
+        return []
+    return [(question, text, negatives[i % len(negatives)]) for i, text in enumerate(positives)]
+
+
+def _hard_negatives(lexical: Lexical, query: str, gold: set[int], count: int) -> list[int]:
+    """The ``count`` best BM25 rows for ``query`` that are not gold (one per positive)."""
+    scores = lexical.scores(query)
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order if int(i) not in gold][:count]
+
+
+def finetune(pairs: Sequence[Triplet], base: Path, out: Path, *, rank: int = 16,
              epochs: float = 1.0, learning_rate: float = 2e-4, batch_size: int = 32,
              max_tokens: int = 128, seed: int = 0,
              log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train LoRA factors on ``pairs`` from the model folder ``base``; write them to ``out``."""
+    """Train LoRA factors on ``pairs`` (question, passage, hard negative) from the model
+    folder ``base``; write them to ``out``."""
     import torch
     from datasets import Dataset
     from sentence_transformers import (
@@ -86,8 +127,9 @@ def finetune(pairs: Sequence[tuple[str, str]], base: Path, out: Path, *, rank: i
     model = SentenceTransformer(str(base), device="cpu")
     model.max_seq_length = max_tokens
     adapted = _add_lora(model[0].auto_model, rank)
-    data = Dataset.from_dict({"anchor": [a for a, _ in shuffled],
-                              "positive": [b for _, b in shuffled]})
+    data = Dataset.from_dict({"anchor": [a for a, _, _ in shuffled],
+                              "positive": [b for _, b, _ in shuffled],
+                              "negative": [n for _, _, n in shuffled]})
     scratch = tempfile.TemporaryDirectory(prefix="askcorpus-finetune-")
     args = SentenceTransformerTrainingArguments(
         output_dir=scratch.name, num_train_epochs=epochs,
@@ -99,7 +141,7 @@ def finetune(pairs: Sequence[tuple[str, str]], base: Path, out: Path, *, rank: i
                                loss=MultipleNegativesRankingLoss(model)).train()
     scratch.cleanup()
     _save_factors(adapted, out)
-    figures = {"pairs": len(pairs), "rank": rank, "epochs": epochs,
+    figures = {"pairs": len(pairs), "hard_negatives": "bm25", "rank": rank, "epochs": epochs,
                "learning_rate": learning_rate, "batch_size": batch_size, "seed": seed,
                "adapted_weights": len(adapted),
                "seconds": round(time.perf_counter() - started, 1),
@@ -140,7 +182,6 @@ def _add_lora(bert: Any, rank: int) -> dict[str, Any]:
 
 
 def _save_factors(adapted: dict[str, Any], out: Path) -> None:
-    import numpy as np
     from safetensors.numpy import save_file
 
     factors = {}
