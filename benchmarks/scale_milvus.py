@@ -31,10 +31,10 @@ same process):
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -162,10 +162,7 @@ def milvus_flat(uri: Path, vectors: np.ndarray, queries: np.ndarray, truth: np.n
         milvus_store.write(str(uri), COLLECTION, passages, vectors, words, k1=1.5, b=0.75)
     build_s = time.perf_counter() - started
     del words
-    # The write's freed heap goes back to the system, so the growth measured from here on is
-    # what a query server opening the store holds, not the build's leftovers reused.
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    rss = psutil.Process().memory_info().rss
+    memory_mb = footprint(uri, vectors)
     started = time.perf_counter()
     store = milvus_store.open_search(str(uri), COLLECTION, passages, vectors, folder=uri.parent)
     open_s = time.perf_counter() - started
@@ -175,7 +172,7 @@ def milvus_flat(uri: Path, vectors: np.ndarray, queries: np.ndarray, truth: np.n
         found = store.search(queries, scale.K)[1]
         row = {"size": len(vectors), "store": "milvus-lite", "index": "FLAT (the store's)",
                "build_s": build_s, "write_peak_mb": written.growth_mb, "open_s": open_s,
-               "memory_mb": (psutil.Process().memory_info().rss - rss) / 2**20,
+               "memory_mb": memory_mb,
                "disk_mb": disk_bytes(uri) / 2**20,
                "p50_ms": float(np.percentile(latencies, 50)),
                "p95_ms": float(np.percentile(latencies, 95)),
@@ -188,6 +185,31 @@ def milvus_flat(uri: Path, vectors: np.ndarray, queries: np.ndarray, truth: np.n
         return {**row, "peak_rss_mb": peak_rss_mb()}
     finally:
         store.close()
+
+
+def footprint(uri: Path, vectors: np.ndarray) -> float:
+    """MB a fresh process (a query server) holds once it opened the store and searched: this
+    process's heap keeps what the write freed, which an open here would reuse unseen."""
+    assert isinstance(vectors, np.memmap), "on_disk first: the child reads the same file"
+    result = subprocess.run([sys.executable, __file__, "--footprint", str(uri),
+                             str(vectors.filename)], capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[-1])
+
+
+def footprint_child(uri: Path, vectors_path: Path) -> None:
+    """``footprint``'s child: resident memory growth over open_search and 10 searches."""
+    vectors = np.load(vectors_path, mmap_mode="r")
+    passages = synthetic_passages(len(vectors))
+    milvus_store.connect_module(embedded=True)
+    import grpc  # noqa: F401  (the libraries any Milvus client loads: not the store's data)
+    import pyarrow.parquet  # noqa: F401
+
+    rss = psutil.Process().memory_info().rss
+    store = milvus_store.open_search(str(uri), COLLECTION, passages, vectors, folder=uri.parent)
+    for row in range(10):
+        store.search(np.asarray(vectors[row:row + 1]), scale.K)
+    print((psutil.Process().memory_info().rss - rss) / 2**20)
+    store.close()
 
 
 class PeakRss:
@@ -375,7 +397,11 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=None, help="where milvus-lite writes")
     parser.add_argument("--queries", type=int, default=None,
                         help="measure only the first N dev claims (every row of the run)")
+    parser.add_argument("--footprint", type=Path, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.footprint:
+        footprint_child(*args.footprint)
+        return
     import faiss
 
     faiss.omp_set_num_threads(args.threads)
