@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +152,40 @@ def test_every_retrieval_mask_becomes_a_filter_selecting_exactly_its_rows() -> N
         if rng.random() < 0.2:  # a mask no field describes
             mask[rng.integers(len(passages))] ^= True
         assert _selected(searcher.filter_for(mask), passages) == np.flatnonzero(mask).tolist()
+
+
+@pytest.mark.slow
+def test_a_call_of_minutes_to_milvus_lite_is_not_cut_by_pings(tmp_path: Path) -> None:
+    """A create_index that waits 4 minutes (here on the collection's lock; at 1M rows on the
+    HNSW build) completes once: with pymilvus's 10 s pings, milvus-lite's server sent GOAWAY
+    after ~200 s and pymilvus's retry failed with "index already exists"."""
+    from milvus_lite.server_manager import server_manager_instance
+    from pymilvus import DataType
+
+    uri = str(tmp_path / milvus_store.EMBEDDED)
+    client = milvus_store.connect(uri)
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=4)
+    client.create_collection("held", schema=schema)
+    _, db, _ = server_manager_instance._servers[os.path.abspath(uri)]
+    lock, held = db.get_collection("held")._maintenance_lock, threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            time.sleep(240)
+
+    threading.Thread(target=hold, daemon=True).start()
+    held.wait()
+    params = client.prepare_index_params()
+    params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    started = time.perf_counter()
+    client.create_index("held", params)  # raised MilvusException (code 35) before
+    assert time.perf_counter() - started >= 239
+    assert client.list_indexes("held") == ["vector"]
+    client.close()
+    milvus_store.release(uri)
 
 
 def test_bm25_in_milvus_ranks_like_the_local_bm25(seed_milvus: askcorpus.Index) -> None:

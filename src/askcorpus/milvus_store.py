@@ -32,6 +32,13 @@ MAX_VARCHAR = 65_535
 INSERT_BATCH = 2_000
 CONNECT_TIMEOUT_S = 10.0
 SAMPLE_ROWS = 3  # rows whose vectors are compared with the local copy on open
+# pymilvus pings its server every 10 s; milvus-lite's in-process gRPC server keeps grpcio's
+# ping policy and, within minutes, answers them with GOAWAY ("too_many_pings"), which cuts a
+# long call (an index build or a load at a million rows) for pymilvus to retry: the retried
+# create_index failed with "index already exists" (benchmarks/scale_milvus.py at 1M rows). A
+# peer in the same process cannot vanish unnoticed, so the embedded store's client never pings.
+EMBEDDED_GRPC = {"grpc.keepalive_time_ms": 2**31 - 1,
+                 "grpc.keepalive_permit_without_calls": False}
 SCALARS = ("doc_id", "perspective", "speaker", "kind")
 # Milvus' analyzer for Latin text (milvus-lite has no other) keeps \w+ runs, lower-cased: the
 # exact-word mark "=" of lexical.py would vanish and merge exact words into stems. "ſ" (long s)
@@ -54,8 +61,9 @@ def is_server(uri: str) -> bool:
 def connect(uri: str) -> Any:
     """A pymilvus client for ``uri``, or one sentence saying what to install or start."""
     pymilvus = connect_module(embedded=not is_server(uri))
+    options = {} if is_server(uri) else {"grpc_options": EMBEDDED_GRPC}
     try:
-        return pymilvus.MilvusClient(uri=uri, timeout=CONNECT_TIMEOUT_S)
+        return pymilvus.MilvusClient(uri=uri, timeout=CONNECT_TIMEOUT_S, **options)
     except Exception as exc:  # pymilvus raises MilvusException, gRPC errors or OSError
         raise IndexFolderError(f"Cannot reach Milvus at {uri} ({type(exc).__name__}); start "
                                "the server or pass --milvus-uri (milvus_uri) a reachable "
