@@ -1,7 +1,7 @@
 """The scale series with the Milvus store: milvus-lite beside FAISS, same vectors, same queries.
 
-    python benchmarks/scale_milvus.py --sizes 10000 100000
-    python benchmarks/scale_milvus.py --sizes 1000000 --ann HNSW
+    python benchmarks/scale_milvus.py --sizes 10000 100000 --ann HNSW        # ~3 min
+    python benchmarks/scale_milvus.py --sizes 1000000 --ann HNSW --queries 50  # ~30 min, 7 GB
 
 Vectors and queries are scale.py's (imported, one definition): the Perspectrum passages encoded
 with the real model, then noisy mixtures of two of them up to the size; HNSW tunes on the train
