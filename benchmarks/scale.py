@@ -96,18 +96,28 @@ def timed_search(index: Any, queries: np.ndarray, k: int = K) -> list[float]:
 def measure(vectors: np.ndarray, tune: np.ndarray, queries: np.ndarray, *,
             params: ann.AnnParams | None = None) -> dict[str, Any]:
     """Build one index over ``vectors`` and measure it against the exact scan."""
+    return measured(vectors, tune, queries, params=params)[2]
+
+
+def measured(vectors: np.ndarray, tune: np.ndarray, queries: np.ndarray, *,
+             params: ann.AnnParams | None = None, truth: np.ndarray | None = None
+             ) -> tuple[Any, ann.AnnParams, dict[str, Any]]:
+    """``measure``, also returning the index and its parameters (for more searches on it);
+    ``truth`` (the exact top ``K`` of ``queries``) saves recomputing the exact scan."""
     start = time.perf_counter()
     index, chosen = ann.build_ann(vectors, queries=tune, params=params)
     build_s = time.perf_counter() - start
-    truth = ann.exact_neighbours(vectors, queries, K)
+    if truth is None:
+        truth = ann.exact_neighbours(vectors, queries, K)
     timed_search(index, queries[:10])  # warm caches
     latencies = timed_search(index, queries)
     found = index.search(np.ascontiguousarray(queries), K)[1]
-    return {"size": len(vectors), "kind": chosen.kind, "params": chosen.to_dict(),
-            "build_s": build_s, "memory_mb": ann.index_bytes(index) / 2**20,
-            "p50_ms": float(np.percentile(latencies, 50)),
-            "p95_ms": float(np.percentile(latencies, 95)),
-            "recall_at_10": ann.recall_at_k(found, truth, K)}
+    return index, chosen, {
+        "size": len(vectors), "kind": chosen.kind, "params": chosen.to_dict(),
+        "build_s": build_s, "memory_mb": ann.index_bytes(index) / 2**20,
+        "p50_ms": float(np.percentile(latencies, 50)),
+        "p95_ms": float(np.percentile(latencies, 95)),
+        "recall_at_10": ann.recall_at_k(found, truth, K)}
 
 
 def series(sizes: tuple[int, ...] = SIZES, *, threads: int = 1) -> list[dict[str, Any]]:
@@ -125,13 +135,19 @@ def series(sizes: tuple[int, ...] = SIZES, *, threads: int = 1) -> list[dict[str
         chosen = ann.choose_params(size, vectors.shape[1])
         if chosen.kind != "flat":
             row = measure(vectors, tune, queries, params=chosen)
-            out.append({**row, "index": f"chosen: {row['kind']} "
-                        f"(M={row['params']['m']}, efSearch={row['params']['ef_search']})"})
+            out.append({**row, "index": f"chosen: {label(row)}"})
         else:
             out.append({**flat, "index": "chosen: flat (exact)"})
         print(json.dumps(out[-2:]), file=sys.stderr)
         del vectors
     return out
+
+
+def label(row: dict[str, Any]) -> str:
+    """How a measured row names its index, e.g. ``hnsw (M=16, efSearch=96)``."""
+    if row["kind"] == "flat":
+        return "flat (exact)"
+    return f"{row['kind']} (M={row['params']['m']}, efSearch={row['params']['ef_search']})"
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ import askcorpus
 from askcorpus import milvus_store, storage
 from askcorpus.lexical import tokenize
 from askcorpus.milvus_store import MilvusSearch, where
+from askcorpus.types import Passage
 from conftest import HASH_MODEL
 
 QUESTIONS = ("How much water does the dam supply?", "What does Ortiz say about the dam?",
@@ -90,6 +95,97 @@ def test_a_retrieval_mask_becomes_a_scalar_filter(seed_milvus: askcorpus.Index) 
     query = seed_milvus.encode_query("cluster munitions")
     _, ids = searcher.search(query.reshape(1, -1), 5, allowed=np.array([twins[0]]))
     assert ids[0].tolist() == [twins[0], -1, -1, -1, -1]
+
+
+def _articles(count: int) -> list[Passage]:
+    """``count`` documents of a heading, a body, a quote and a footnote, north and south in turn."""
+    kinds = ("heading", "body", "quote", "footnote")
+    return [Passage(f"p{r}", f"d{r // 4}", 0, 1, "", kind=kinds[r % 4],  # type: ignore[arg-type]
+                    perspective=("north", "south")[r // 4 % 2]) for r in range(4 * count)]
+
+
+def _selected(expression: str, passages: list[Passage]) -> list[int]:
+    """The rows a filter selects: a ``where`` expression's clauses, or a ``row in`` list."""
+    if not expression:
+        return list(range(len(passages)))
+    clauses = [c.split(" in ", 1) for c in expression.split(" and ")]
+    value = {"doc_id": lambda p: p.doc_id, "perspective": lambda p: p.perspective,
+             "kind": lambda p: p.kind}
+    if clauses[0][0] == "row":
+        return sorted(json.loads(clauses[0][1]))
+    return [r for r, p in enumerate(passages)
+            if all(value[field](p) in json.loads(values) for field, values in clauses)]
+
+
+def test_a_side_or_document_filter_names_only_the_fields_it_needs() -> None:
+    """A per-side filter must not also list the side's documents: at 1M rows that list held
+    tens of thousands of ids that Milvus parsed and matched at every query
+    (benchmarks/scale_milvus.py)."""
+    passages = _articles(500)
+    searcher = MilvusSearch(None, "passages", passages)  # filter_for never calls Milvus
+    searchable = np.array([p.kind != "footnote" for p in passages])
+    north = np.array([p.perspective == "north" for p in passages])
+    searchable_kinds = 'kind in ["body", "heading", "quote"]'
+    assert searcher.filter_for(searchable & north) == (
+        f'perspective in ["north"] and {searchable_kinds}')
+    assert searcher.filter_for(north) == 'perspective in ["north"]'
+    document = np.array([p.doc_id == "d7" for p in passages])
+    assert searcher.filter_for(searchable & document) == f'doc_id in ["d7"] and {searchable_kinds}'
+    two = np.flatnonzero(np.isin([p.doc_id for p in passages], ["d3", "d4"]))
+    assert searcher.filter_for(two) == 'doc_id in ["d3", "d4"]'
+    assert _selected(searcher.filter_for(np.zeros(len(passages), dtype=bool)), passages) == []
+
+
+def test_every_retrieval_mask_becomes_a_filter_selecting_exactly_its_rows() -> None:
+    passages, rng = _articles(60), np.random.default_rng(15)
+    searcher = MilvusSearch(None, "passages", passages)
+    columns = {name: np.array([getattr(p, name) for p in passages])
+               for name in ("doc_id", "perspective", "kind")}
+    for _ in range(200):
+        mask = np.ones(len(passages), dtype=bool)
+        for values in columns.values():
+            if rng.random() < 0.5:
+                distinct = np.unique(values)
+                chosen = rng.choice(distinct, rng.integers(1, min(4, len(distinct)) + 1),
+                                    replace=False)
+                mask &= np.isin(values, chosen)
+        if rng.random() < 0.2:  # a mask no field describes
+            mask[rng.integers(len(passages))] ^= True
+        assert _selected(searcher.filter_for(mask), passages) == np.flatnonzero(mask).tolist()
+
+
+@pytest.mark.slow
+def test_a_call_of_minutes_to_milvus_lite_is_not_cut_by_pings(tmp_path: Path) -> None:
+    """A create_index that waits 4 minutes (here on the collection's lock; at 1M rows on the
+    HNSW build) completes once: with pymilvus's 10 s pings, milvus-lite's server sent GOAWAY
+    after ~200 s and pymilvus's retry failed with "index already exists"."""
+    from milvus_lite.server_manager import server_manager_instance
+    from pymilvus import DataType
+
+    uri = str(tmp_path / milvus_store.EMBEDDED)
+    client = milvus_store.connect(uri)
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=4)
+    client.create_collection("held", schema=schema)
+    _, db, _ = server_manager_instance._servers[os.path.abspath(uri)]
+    lock, held = db.get_collection("held")._maintenance_lock, threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            time.sleep(240)
+
+    threading.Thread(target=hold, daemon=True).start()
+    held.wait()
+    params = client.prepare_index_params()
+    params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    started = time.perf_counter()
+    client.create_index("held", params)  # raised MilvusException (code 35) before
+    assert time.perf_counter() - started >= 239
+    assert client.list_indexes("held") == ["vector"]
+    client.close()
+    milvus_store.release(uri)
 
 
 def test_bm25_in_milvus_ranks_like_the_local_bm25(seed_milvus: askcorpus.Index) -> None:

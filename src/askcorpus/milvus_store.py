@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,13 @@ MAX_VARCHAR = 65_535
 INSERT_BATCH = 2_000
 CONNECT_TIMEOUT_S = 10.0
 SAMPLE_ROWS = 3  # rows whose vectors are compared with the local copy on open
+# pymilvus pings its server every 10 s; milvus-lite's in-process gRPC server keeps grpcio's
+# ping policy and, within minutes, answers them with GOAWAY ("too_many_pings"), which cuts a
+# long call (an index build or a load at a million rows) for pymilvus to retry: the retried
+# create_index failed with "index already exists" (benchmarks/scale_milvus.py at 1M rows). A
+# peer in the same process cannot vanish unnoticed, so the embedded store's client never pings.
+EMBEDDED_GRPC = {"grpc.keepalive_time_ms": 2**31 - 1,
+                 "grpc.keepalive_permit_without_calls": False}
 SCALARS = ("doc_id", "perspective", "speaker", "kind")
 # Milvus' analyzer for Latin text (milvus-lite has no other) keeps \w+ runs, lower-cased: the
 # exact-word mark "=" of lexical.py would vanish and merge exact words into stems. "ſ" (long s)
@@ -53,8 +61,9 @@ def is_server(uri: str) -> bool:
 def connect(uri: str) -> Any:
     """A pymilvus client for ``uri``, or one sentence saying what to install or start."""
     pymilvus = connect_module(embedded=not is_server(uri))
+    options = {} if is_server(uri) else {"grpc_options": EMBEDDED_GRPC}
     try:
-        return pymilvus.MilvusClient(uri=uri, timeout=CONNECT_TIMEOUT_S)
+        return pymilvus.MilvusClient(uri=uri, timeout=CONNECT_TIMEOUT_S, **options)
     except Exception as exc:  # pymilvus raises MilvusException, gRPC errors or OSError
         raise IndexFolderError(f"Cannot reach Milvus at {uri} ({type(exc).__name__}); start "
                                "the server or pass --milvus-uri (milvus_uri) a reachable "
@@ -165,6 +174,47 @@ def where(*, perspectives: Sequence[str] = (), documents: Sequence[str] = (),
     return " and ".join(clauses)
 
 
+@dataclass(frozen=True)
+class Column:
+    """One scalar field of every row as integer codes into its distinct values, so that the
+    values a row mask holds are one ``bincount``, not a Python set over every row."""
+
+    values: tuple[str, ...]
+    codes: np.ndarray  # row -> index into values
+
+    @classmethod
+    def of(cls, column: Sequence[str]) -> Column:
+        index: dict[str, int] = {}
+        codes = np.fromiter((index.setdefault(v, len(index)) for v in column), dtype=np.int64,
+                            count=len(column))
+        return cls(tuple(index), codes)
+
+    def present(self, mask: np.ndarray) -> np.ndarray:
+        """Per value, whether a row of ``mask`` holds it."""
+        return np.bincount(self.codes[mask], minlength=len(self.values)) > 0
+
+
+def clauses_for(columns: dict[str, Column], mask: np.ndarray) -> dict[str, list[str]] | None:
+    """The fewest field clauses whose conjunction selects exactly ``mask``'s rows, or None.
+
+    Each step adds the clause that leaves the fewest rows (on a tie, the one of fewer values),
+    so a side's searchable rows are ``perspective`` and ``kind``, never also the list of the
+    side's documents, which narrows nothing further and at 1M rows is tens of thousands of ids
+    that Milvus would parse and match at every query.
+    """
+    options = {name: (present, present[column.codes]) for name, column in columns.items()
+               if not (present := column.present(mask)).all()}
+    covered, target, chosen = np.ones(len(mask), dtype=bool), int(mask.sum()), {}
+    while options and int(covered.sum()) > target:  # covered always holds every mask row
+        name = min(options, key=lambda n: (int((covered & options[n][1]).sum()),
+                                           int(options[n][0].sum())))
+        present, selects = options.pop(name)
+        covered &= selects
+        chosen[name] = [v for v, keep in zip(columns[name].values, present, strict=True)
+                        if keep]
+    return chosen if int(covered.sum()) == target else None
+
+
 class MilvusSearch:
     """``VectorSearch`` (dense.py) served by a Milvus collection, plus filtered and BM25 search.
 
@@ -175,10 +225,9 @@ class MilvusSearch:
     def __init__(self, client: Any, collection: str, passages: Sequence[Passage]) -> None:
         self._client = client
         self._collection = collection
-        self._columns = {
-            "kind": np.array([p.kind for p in passages], dtype=object),
-            "perspective": np.array([p.perspective for p in passages], dtype=object),
-            "doc_id": np.array([p.doc_id for p in passages], dtype=object)}
+        self._columns = {"perspective": Column.of([p.perspective for p in passages]),
+                         "doc_id": Column.of([p.doc_id for p in passages]),
+                         "kind": Column.of([p.kind for p in passages])}
         self.size = len(passages)
 
     def search(self, query_vectors: np.ndarray, k: int, *, allowed: np.ndarray | None = None
@@ -228,16 +277,11 @@ class MilvusSearch:
             rows = np.flatnonzero(rows)
         mask = np.zeros(self.size, dtype=bool)
         mask[rows[(rows >= 0) & (rows < self.size)]] = True
-        covered, clauses = np.ones(self.size, dtype=bool), {}
-        for field, column in self._columns.items():
-            chosen = set(column[mask].tolist())
-            if len(chosen) < len(set(column.tolist())):  # the field narrows the rows
-                clauses[field] = sorted(chosen)
-                covered &= np.isin(column, list(chosen))
-        if np.array_equal(covered, mask):
+        clauses = clauses_for(self._columns, mask) if mask.any() else None
+        if clauses is not None:
             return where(perspectives=clauses.get("perspective", ()),
                          documents=clauses.get("doc_id", ()), kinds=clauses.get("kind", ()))
-        return f"row in {np.flatnonzero(mask).tolist()}"
+        return f"row in {np.flatnonzero(mask).tolist()}"  # an empty list selects nothing
 
 
 def _padded(hits: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
