@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,7 @@ class Wording:
     def vector(self, text: str) -> np.ndarray:
         """Sublinear term frequency (1 + ln tf) times IDF, scaled to unit length."""
         out = np.zeros(len(self.vocabulary))
-        column = self._columns()
+        column = self._column_of
         for term, count in Counter(terms(text)).items():
             if term in column:
                 out[column[term]] = (1 + math.log(count)) * self.idf[column[term]]
@@ -71,9 +72,6 @@ class Wording:
             raise ValueError("vocabulary and idf differ in length")
         return cls(tuple(data["vocabulary"]), idf)
 
-    def _columns(self) -> dict[str, int]:
-        cached = self.__dict__.get("_column_of")
-        if cached is None:
-            cached = {t: i for i, t in enumerate(self.vocabulary)}
-            object.__setattr__(self, "_column_of", cached)
-        return cached
+    @cached_property
+    def _column_of(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.vocabulary)}
