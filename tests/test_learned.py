@@ -13,7 +13,15 @@ from askcorpus import training
 from askcorpus.answering import RuleJudge
 from askcorpus.embedding import resolve_model
 from askcorpus.errors import ModelError
-from askcorpus.learned import NAMES, LearnedJudge, Logistic, Models, shipped_models
+from askcorpus.features import CANDIDATE_FEATURES
+from askcorpus.learned import (
+    NAMES,
+    LearnedJudge,
+    Logistic,
+    Models,
+    score_candidates,
+    shipped_models,
+)
 from askcorpus.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +64,18 @@ def test_unreadable_models_are_one_clear_error(tmp_path: Path) -> None:
         Models.load(tmp_path)
 
 
+def test_models_trained_on_another_feature_set_are_refused_with_the_fix(
+        tmp_path: Path) -> None:
+    """Models from before a feature was added must not meet a wider feature matrix."""
+    shipped_models().save(tmp_path)
+    ranker = json.loads((tmp_path / "ranker.json").read_text(encoding="utf-8"))
+    for key in ("features", "mean", "scale", "coef"):
+        ranker[key] = ranker[key][:-1]
+    (tmp_path / "ranker.json").write_text(json.dumps(ranker), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"other features.*askcorpus train"):
+        Models.load(tmp_path)
+
+
 def test_an_index_of_another_embedding_model_is_judged_by_the_rules(
         hash_index: askcorpus.Index) -> None:
     assert isinstance(hash_index.judge(), RuleJudge)
@@ -89,6 +109,27 @@ def test_the_learned_ranker_puts_the_asked_statement_first(
         assert answer.status != "no_answer", question
         assert any(expected in c.text for c in answer.citations[:3]), (
             question, [c.text[:80] for c in answer.citations[:3]])
+
+
+def test_a_year_in_the_question_points_at_the_sources_of_that_year(
+        seed_index: askcorpus.Index) -> None:
+    """year_match holds for a passage that states the year or whose source is dated in it."""
+    question = "What happened to the enclave in September 2023?"
+    retrieval = seed_index.retrieve(question, k=10)
+    scored = score_candidates(shipped_models(), retrieval, seed_index.view)
+    column = CANDIDATE_FEATURES.index("year_match")
+    matched = {}
+    for candidate, row in zip(scored.candidates, scored.features, strict=True):
+        passage = seed_index.view.passages[candidate.row]
+        date = seed_index.view.documents[passage.doc_id].date or ""
+        expected = date.startswith("2023") or "2023" in passage.text
+        assert row[column] == float(expected), (passage.doc_id, passage.text[:60])
+        matched[expected] = True
+    assert matched == {True: True, False: True}  # both kinds are among the candidates
+    no_year = score_candidates(shipped_models(), seed_index.retrieve("What happened to the "
+                                                                     "enclave?", k=10),
+                               seed_index.view)
+    assert not no_year.features[:, column].any()
 
 
 def test_training_is_deterministic_and_writes_every_model(seed_index: askcorpus.Index,

@@ -2,8 +2,8 @@
 
 Learning to rank from a few hundred questions works when the model reads a handful of
 signals a person would use (Liu, "Learning to Rank for Information Retrieval", 2009):
-how close in meaning, how many of the question's own words, names and figures a passage
-holds, whether its speaker or side is the one asked about. Every feature is a number in a
+how close in meaning, how many of the question's own words, names, figures and years a
+passage holds, whether its speaker or side is the one asked about. Every feature is a number in a
 small range, computed from the question, the passage and the retrieval scores; the weights
 come from training (``training.py``), never from hand tuning.
 """
@@ -19,13 +19,14 @@ import numpy as np
 
 from askcorpus.lexical import words
 from askcorpus.retrieve import Candidate
-from askcorpus.types import Passage
+from askcorpus.types import Document, Passage
 from askcorpus.view import CorpusView
 
 CANDIDATE_FEATURES = (
     "dense", "sentence", "dense_gap", "dense_rank", "lexical", "lexical_rank", "fused_rank",
     "word_overlap", "name_overlap", "has_names", "number_overlap", "has_numbers",
-    "figure_match", "speaker_named", "side_named", "attributed", "heading", "length")
+    "figure_match", "speaker_named", "side_named", "attributed", "heading", "length",
+    "year_match")
 # How the question is worded (its length, its other candidates' scores) is left out on
 # purpose: with them the abstention model learned how our training questions were written
 # (unanswerable ones were shorter) and abstained on short real questions.
@@ -39,6 +40,7 @@ CONTEST_FEATURES = ("party_min_prob", "asks_sides")
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _ASKS_FIGURE = re.compile(r"\bhow (many|much)\b|\bwhat (number|share|percentage|proportion)\b",
                           re.IGNORECASE)
 # A count or amount: digits that are not a year, or a number word. Footnote marks are
@@ -59,6 +61,7 @@ class QuestionTerms:
     words: frozenset[str]
     names: frozenset[str]
     numbers: frozenset[str]
+    years: frozenset[str]
     wants_figure: bool
     speakers: frozenset[str]
     sides: frozenset[str]
@@ -78,8 +81,8 @@ class QuestionTerms:
                 sides.add(actor.perspective)
         return cls(frozenset(words(question)), frozenset(names),
                    frozenset(n.rstrip(".,") for n in _NUMBER.findall(question)),
-                   bool(_ASKS_FIGURE.search(question)), frozenset(speakers), frozenset(sides),
-                   len(question.split()))
+                   frozenset(_YEAR.findall(question)), bool(_ASKS_FIGURE.search(question)),
+                   frozenset(speakers), frozenset(sides), len(question.split()))
 
 
 def candidate_matrix(terms: QuestionTerms, candidates: Sequence[Candidate],
@@ -147,7 +150,15 @@ def _candidate_row(terms: QuestionTerms, passage: Passage, c: Candidate, view: C
         float(bool(speaker) and (speaker in terms.speakers or _mentions(
             " ".join(terms.names), speaker.split()[-1].casefold()))),
         float(passage.perspective in terms.sides), float(passage.speaker is not None),
-        float(passage.kind == "heading"), math.log1p(len(text.split()))]
+        float(passage.kind == "heading"), math.log1p(len(text.split())),
+        float(bool(terms.years) and _dated(terms.years, text, view.documents.get(passage.doc_id)))]
+
+
+def _dated(years: frozenset[str], text: str, document: Document | None) -> bool:
+    """Whether a passage or its source's date is in one of the years a question asks about:
+    "in September 2023" points at the sources of 2023 even where a paragraph names no year."""
+    source_year = (document.date or "")[:4] if document else ""
+    return source_year in years or any(year in text for year in years)
 
 
 def _ranks(values: Sequence[float]) -> list[int]:

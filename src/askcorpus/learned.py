@@ -20,6 +20,9 @@ import numpy as np
 from askcorpus.answering import Retrieval, RuleJudge, Verdict
 from askcorpus.errors import ModelError
 from askcorpus.features import (
+    CANDIDATE_FEATURES,
+    CONTEST_FEATURES,
+    QUESTION_FEATURES,
     QuestionTerms,
     candidate_matrix,
     contest_row,
@@ -111,11 +114,19 @@ class Models:
         """The models in ``folder``, or the ones shipped inside the package."""
         try:
             texts = [_read(folder, name) for name in NAMES]
-            return cls(*(Logistic.from_dict(json.loads(t)) for t in texts))
+            models = cls(*(Logistic.from_dict(json.loads(t)) for t in texts))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             where = folder or "the askcorpus package"
             raise ModelError(f"The learned models in {where} cannot be read ({exc}); "
                              "reinstall askcorpus or run `askcorpus train`.") from exc
+        for model, expected in ((models.ranker, CANDIDATE_FEATURES),
+                                (models.answerable, QUESTION_FEATURES),
+                                (models.contested, CONTEST_FEATURES)):
+            if model.features != expected:
+                raise ModelError(f"The learned models in {folder or 'the askcorpus package'} "
+                                 "read other features than this askcorpus computes; run "
+                                 "`askcorpus train` to retrain them.")
+        return models
 
 
 def _read(folder: Path | None, name: str) -> str:
