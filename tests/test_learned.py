@@ -13,7 +13,12 @@ from askcorpus import training
 from askcorpus.answering import RuleJudge
 from askcorpus.embedding import resolve_model
 from askcorpus.errors import ModelError
-from askcorpus.features import CANDIDATE_FEATURES
+from askcorpus.features import (
+    CANDIDATE_FEATURES,
+    SENTENCE_FEATURES,
+    QuestionTerms,
+    sentence_rows,
+)
 from askcorpus.learned import (
     NAMES,
     LearnedJudge,
@@ -23,6 +28,7 @@ from askcorpus.learned import (
     shipped_models,
 )
 from askcorpus.settings import DEFAULT_MODEL
+from askcorpus.types import Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,6 +136,36 @@ def test_a_year_in_the_question_points_at_the_sources_of_that_year(
                                                                      "enclave?", k=10),
                                seed_index.view)
     assert not no_year.features[:, column].any()
+
+
+def test_the_learned_highlight_quotes_the_statement_not_the_headline(
+        seed_index: askcorpus.Index) -> None:
+    """The web UI's first example: by rule, the Armenian side's summary line was the headline
+    of its passage ("An Armenian Exodus Raises The Specter Of 'Ethnic Cleansing'")."""
+    question = "Is the fighting happening on Armenian territory?"
+    answer = seed_index.ask(question, k=5)
+    armenian = [line for line in answer.summary if line.perspective == "armenian"]
+    assert armenian and "Armenian territory" in armenian[0].text, answer.summary
+    for citation in answer.citations:
+        assert citation.highlighted_text in citation.text
+    verdict = seed_index.judge().judge(seed_index.retrieve(question, k=5), seed_index.view)
+    assert verdict.pick is not None
+    without = LearnedJudge(shipped_models(), RuleJudge(seed_index.settings),
+                           frozenset({"rank", "answerable", "contested"}))
+    assert without.judge(seed_index.retrieve(question, k=5), seed_index.view).pick is None
+
+
+def test_highlight_training_rows_mark_the_sentences_of_the_gold_quote() -> None:
+    passage = Passage("d:1", "d", 100, 158, "First sentence here. The gold quote is this one. "
+                                            "Last one.")
+    terms = QuestionTerms(frozenset({"gold"}), frozenset({"gold"}), frozenset(), frozenset(),
+                          frozenset(), False, frozenset(), frozenset(), 3)
+    x, y = sentence_rows(terms, passage, np.array([0.1, 0.5, 0.2]),
+                         [("d", 121, 140), ("other", 0, 500)], min_words=4)
+    assert y.tolist() == [0.0, 1.0, 0.0]
+    assert x.shape == (3, len(SENTENCE_FEATURES))
+    column = dict(zip(SENTENCE_FEATURES, x[1], strict=True))
+    assert column["word_overlap"] == 1.0 and column["cosine_gap"] == 0.0
 
 
 def test_training_is_deterministic_and_writes_every_model(seed_index: askcorpus.Index,

@@ -73,6 +73,8 @@ _ASKS_FOR_FIGURE = re.compile(r"\b(how (many|much)|what (number|figures?|share|p
 
 # Scores the sentences of passages against the question: (passage, sentence spans) -> scores.
 SentenceScorer = Callable[[Passage, list[tuple[int, int]]], np.ndarray]
+# Which of a passage's sentences is its highlight, from their texts and cosines (learned.py).
+SentencePicker = Callable[[list[str], np.ndarray], int]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class Verdict:
     answerable: bool
     sides: dict[str, list[Candidate]]
     contested: bool
+    pick: SentencePicker | None = None  # None: the hand-written highlight rule
 
 
 class Judge(Protocol):
@@ -126,7 +129,7 @@ def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings
     chosen = select(verdict.ranked, verdict.sides, k)
     status = "contested" if verdict.contested else "answered"
     built = assemble(retrieval.question, status, sides_of(chosen, view), view, scorer,
-                     min_words=settings.min_highlight_words)
+                     min_words=settings.min_highlight_words, pick=verdict.pick)
     return replace(built, notices=notices + built.notices)
 
 
@@ -272,14 +275,16 @@ def status_of(strong: dict[str, list[Candidate]], view: CorpusView, *,
 
 
 def assemble(question: str, status: str, sides: dict[str, list[Candidate]],
-             view: CorpusView, scorer: SentenceScorer, *, min_words: int) -> Answer:
+             view: CorpusView, scorer: SentenceScorer, *, min_words: int,
+             pick: SentencePicker | None = None) -> Answer:
     """Number citations (contested: round-robin over sides, so no side outranks another)."""
     if status == "contested":
         ordered = _round_robin(list(sides.values()))
     else:
         ordered = sorted((c for group in sides.values() for c in group), key=lambda c: -c.fused)
     highlights = _highlights([view.passages[c.row] for c in ordered], scorer,
-                             wants_figure=asks_for_figure(question), min_words=min_words)
+                             wants_figure=asks_for_figure(question), min_words=min_words,
+                             pick=pick)
     citations = tuple(citation(i + 1, c, highlights[i], view) for i, c in enumerate(ordered))
     number = {c.row: i + 1 for i, c in enumerate(ordered)}
     side_numbers = tuple((side, tuple(number[c.row] for c in group))
@@ -301,18 +306,20 @@ def no_answer(question: str, nearest: Sequence[Candidate], view: CorpusView,
 
 
 def _highlights(passages: list[Passage], scorer: SentenceScorer, *, wants_figure: bool,
-                min_words: int) -> list[tuple[int, int]]:
-    """The sentence of each passage that best answers the question.
-
-    Closest in meaning, but a sentence of a few words ("Nagorno-Karabakh.") only when the
-    passage has nothing longer, and one that gives a figure first when the question asks
-    for one.
+                min_words: int, pick: SentencePicker | None = None) -> list[tuple[int, int]]:
+    """The sentence of each passage that best answers the question: ``pick``'s choice, or
+    by rule the closest in meaning, but a sentence of a few words ("Nagorno-Karabakh.") only
+    when the passage has nothing longer, and one that gives a figure first when the question
+    asks for one.
     """
     out = []
     for p in passages:
         spans = sentence_spans(p.text)
         scores = scorer(p, spans) if len(spans) > 1 else np.zeros(1)
         texts = [p.text[a:b] for a, b in spans]
+        if pick is not None and len(spans) > 1:
+            out.append(spans[pick(texts, scores)])
+            continue
         keys = [(wants_figure and gives_figure(t), len(t.split()) >= min_words,
                  float(score)) for t, score in zip(texts, scores, strict=True)]
         out.append(spans[max(range(len(spans)), key=keys.__getitem__)])

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from askcorpus.lexical import words
+from askcorpus.lexical import tokenize, words
 from askcorpus.retrieve import Candidate
+from askcorpus.segment import sentence_spans
 from askcorpus.types import Document, Passage
 from askcorpus.view import CorpusView
 
@@ -37,6 +38,10 @@ QUESTION_FEATURES = (
 # vector's "asks for the parties' positions" alone 0.789, with the weaker party's best
 # relevance 0.795; the party's dense cosine, rank and best sentence added nothing.
 CONTEST_FEATURES = ("party_min_prob", "asks_sides")
+# Which sentence of a cited passage is its highlight (and a side's summary line).
+SENTENCE_FEATURES = (
+    "cosine", "cosine_gap", "word_overlap", "stem_overlap", "name_overlap", "figure_match",
+    "words", "long_enough", "ends_sentence", "position", "first")
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+")
@@ -59,6 +64,7 @@ class QuestionTerms:
     """What a question names: its content words, proper names, figures, actors and sides."""
 
     words: frozenset[str]
+    stems: frozenset[str]
     names: frozenset[str]
     numbers: frozenset[str]
     years: frozenset[str]
@@ -79,7 +85,7 @@ class QuestionTerms:
                 names.update(named)
                 speakers.add(actor.name)
                 sides.add(actor.perspective)
-        return cls(frozenset(words(question)), frozenset(names),
+        return cls(frozenset(words(question)), frozenset(tokenize(question)), frozenset(names),
                    frozenset(n.rstrip(".,") for n in _NUMBER.findall(question)),
                    frozenset(_YEAR.findall(question)), bool(_ASKS_FIGURE.search(question)),
                    frozenset(speakers), frozenset(sides), len(question.split()))
@@ -121,6 +127,39 @@ def question_row(terms: QuestionTerms, ranked: Sequence[Candidate], probs: np.nd
         lexical_support, 1.0 - names_found, 1.0 - numbers_found,
         float(terms.wants_figure and not head[:, col["figure_match"]].any())],
         dtype=np.float32)
+
+
+def sentence_matrix(terms: QuestionTerms, texts: Sequence[str], cosines: np.ndarray, *,
+                    min_words: int) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per sentence of one passage (in passage order)."""
+    best = float(np.max(cosines)) if len(cosines) else 0.0
+    rows = []
+    for i, text in enumerate(texts):
+        folded, count = text.casefold(), len(text.split())
+        rows.append([
+            float(cosines[i]), float(cosines[i]) - best,
+            len(terms.words & set(words(text))) / len(terms.words) if terms.words else 0.0,
+            len(terms.stems & set(tokenize(text))) / len(terms.stems) if terms.stems else 0.0,
+            (sum(_mentions(folded, n) for n in terms.names) / len(terms.names)
+             if terms.names else 0.0),
+            float(terms.wants_figure and gives_figure(text)), math.log1p(count),
+            float(count >= min_words), float(text.rstrip()[-1:] in ".!?\"”’'"),
+            i / len(texts), float(i == 0)])
+    return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(SENTENCE_FEATURES))
+
+
+def sentence_rows(terms: QuestionTerms, passage: Passage, cosines: np.ndarray,
+                  evidence: Sequence[tuple[str, int, int]], *, min_words: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """SENTENCE_FEATURES of a passage's sentences, and 1 where a sentence overlaps one of the
+    gold quotes ``evidence`` (document, start, end): the highlight model's training rows."""
+    spans = sentence_spans(passage.text)
+    x = sentence_matrix(terms, [passage.text[a:b] for a, b in spans], cosines,
+                        min_words=min_words)
+    y = np.array([any(doc == passage.doc_id and passage.start + a < end
+                      and start < passage.start + b for doc, start, end in evidence)
+                  for a, b in spans], dtype=np.float64)
+    return x, y
 
 
 def contest_row(party_probs: Sequence[float], asks_sides: float) -> np.ndarray:

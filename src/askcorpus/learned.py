@@ -17,16 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.answering import Retrieval, RuleJudge, Verdict
+from askcorpus.answering import Retrieval, RuleJudge, SentencePicker, Verdict
 from askcorpus.errors import ModelError
 from askcorpus.features import (
     CANDIDATE_FEATURES,
     CONTEST_FEATURES,
     QUESTION_FEATURES,
+    SENTENCE_FEATURES,
     QuestionTerms,
     candidate_matrix,
     contest_row,
     question_row,
+    sentence_matrix,
 )
 from askcorpus.retrieve import Candidate
 from askcorpus.view import CorpusView
@@ -36,7 +38,8 @@ RANKER = "ranker.json"
 ABSTAIN = "answerable.json"
 CONTEST = "contested.json"
 ASKS_SIDES = "asks_sides.json"
-NAMES = (RANKER, ABSTAIN, CONTEST, ASKS_SIDES)
+HIGHLIGHT = "highlight.json"
+NAMES = (RANKER, ABSTAIN, CONTEST, ASKS_SIDES, HIGHLIGHT)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Models:
     answerable: Logistic  # P(the corpus answers the question), over QUESTION_FEATURES
     contested: Logistic  # P(the contest parties disagree on it), over CONTEST_FEATURES
     asks_sides: Logistic  # P(the question asks for the parties' positions), over its vector
+    highlight: Logistic  # P(this sentence of a cited passage states the answer)
 
     def fits(self, name: str, revision: str | None, dim: int) -> bool:
         """Whether these models were trained on vectors of this embedding model."""
@@ -105,7 +109,7 @@ class Models:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name, model in zip(NAMES, (self.ranker, self.answerable, self.contested,
-                                       self.asks_sides), strict=True):
+                                       self.asks_sides, self.highlight), strict=True):
             (folder / name).write_text(json.dumps(model.to_dict(), indent=1) + "\n",
                                        encoding="utf-8")
 
@@ -121,7 +125,8 @@ class Models:
                              "reinstall askcorpus or run `askcorpus train`.") from exc
         for model, expected in ((models.ranker, CANDIDATE_FEATURES),
                                 (models.answerable, QUESTION_FEATURES),
-                                (models.contested, CONTEST_FEATURES)):
+                                (models.contested, CONTEST_FEATURES),
+                                (models.highlight, SENTENCE_FEATURES)):
             if model.features != expected:
                 raise ModelError(f"The learned models in {folder or 'the askcorpus package'} "
                                  "read other features than this askcorpus computes; run "
@@ -197,7 +202,7 @@ def asks_design(wording: Wording | None, vector: np.ndarray, question: str) -> n
     return np.concatenate([np.asarray(vector, dtype=np.float64), wording.vector(question)])
 
 
-STAGES = ("rank", "answerable", "contested")
+STAGES = ("rank", "answerable", "contested", "highlight")
 
 
 @dataclass(frozen=True)
@@ -236,8 +241,11 @@ class LearnedJudge:
             answerable = rules().answerable
         if not answerable:
             return Verdict(ranked, False, {}, False)
+        min_words = self.fallback.settings.min_highlight_words
+        pick = (sentence_picker(self.models, scored.terms, min_words)
+                if "highlight" in self.stages else None)
         if "contested" not in self.stages:
-            return Verdict(ranked, True, rules().sides, rules().contested)
+            return Verdict(ranked, True, rules().sides, rules().contested, pick)
         contested = bool(self.models.contested.decide(contest_features(
             scored, view, asks_sides=asks_sides(self.models, retrieval))))
         sides = {}
@@ -245,7 +253,15 @@ class LearnedJudge:
             is_party = side in view.contest_parties
             if pairs[0][0] >= self.models.ranker.threshold or (contested and is_party):
                 sides[side] = [_with_score(c, p) for p, c in pairs[:2]]
-        return Verdict(ranked, True, sides, contested)
+        return Verdict(ranked, True, sides, contested, pick)
+
+
+def sentence_picker(models: Models, terms: QuestionTerms, min_words: int) -> SentencePicker:
+    """The learned highlight: the sentence most likely to state the answer."""
+    def pick(texts: list[str], cosines: np.ndarray) -> int:
+        x = sentence_matrix(terms, texts, cosines, min_words=min_words)
+        return int(np.argmax(models.highlight.probability(x)))
+    return pick
 
 
 def _with_score(c: Candidate, prob: float) -> Candidate:

@@ -2,8 +2,8 @@
 
 ``askcorpus train`` reads ``train/questions.jsonl`` (never ``eval/questions.jsonl``), runs
 every question through the index's retrieval, labels each candidate passage by whether it
-overlaps a gold quote, and fits four standardised L2 logistic regressions with Newton's
-method (IRLS; the same optimum every run, no random seed needed):
+overlaps a gold quote, and fits five standardised L2 logistic regressions with Newton's
+method (IRLS, ``fitting.py``; the same optimum every run, no random seed needed):
 
 * ranker: P(passage answers the question) over candidate features;
 * asks_sides: P(the question asks for the parties' positions) over the question vector and
@@ -13,7 +13,9 @@ method (IRLS; the same optimum every run, no random seed needed):
   ranker probabilities (a model scored on its own training questions would look surer
   than it will be on new ones);
 * contested: P(the contest parties disagree) over each party's best out-of-fold relevance
-  and the out-of-fold asks_sides probability.
+  and the out-of-fold asks_sides probability;
+* highlight: P(this sentence of a passage holds the gold quote) over sentence features, from
+  the passages that hold a gold quote in some of their sentences and not in others.
 
 Decision thresholds are chosen on out-of-fold predictions of the training questions only.
 """
@@ -34,7 +36,14 @@ from askcorpus.answering import Retrieval
 from askcorpus.api import Index, build, open_index
 from askcorpus.building import outdated_model
 from askcorpus.errors import CorpusError, IndexFolderError
-from askcorpus.features import CANDIDATE_FEATURES, CONTEST_FEATURES, QUESTION_FEATURES
+from askcorpus.features import (
+    CANDIDATE_FEATURES,
+    CONTEST_FEATURES,
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
+    sentence_rows,
+)
+from askcorpus.fitting import fit_logistic, fit_monotone
 from askcorpus.hashing import sha256_file
 from askcorpus.learned import (
     NAMES,
@@ -57,7 +66,7 @@ BENCHMARK_CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
 # L2 strengths (on standardised features): mild for the few-feature models. asks_sides reads
 # unit vectors as they are (scikit-learn's C = 10), the best of C in 0.3, 1, 3, 10 by
 # out-of-fold F1 on the training questions.
-L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 0.1}
+L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 0.1, "highlight": 1.0}
 # The direction each QUESTION_FEATURE must push "the corpus answers this": more relevance,
 # closeness and exact-word support for, names and figures of the question missing against.
 ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1)
@@ -75,54 +84,7 @@ class Example:
     scored: Scored  # candidates and features (probs from whichever ranker scored them)
     labels: np.ndarray  # 1 where the candidate overlaps a gold quote
     sides_labelled: bool = True  # whether "contested" means something for its corpus
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
-                 weights: np.ndarray | None = None, iterations: int = 50,
-                 standardize: bool = True) -> Logistic:
-    """L2-regularised logistic regression by Newton's method on standardised features
-    (or on the features as they are).
-
-    ``weights`` (one per row, default 1) count a row that many times in the likelihood.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    weights = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1])
-    scale = x.std(axis=0) if standardize else np.ones(x.shape[1])
-    scale[scale < 1e-9] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0  # the intercept is not shrunk
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        gradient = z.T @ (weights * (p - y)) + penalty * w
-        hessian = (z * (weights * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return Logistic(tuple(names), mean, scale, w[:-1], float(w[-1]))
-
-
-def fit_monotone(x: np.ndarray, y: np.ndarray, *, l2: float, names: Sequence[str],
-                 signs: Sequence[int]) -> Logistic:
-    """A logistic regression whose every weight has the sign we know it must have.
-
-    A feature whose fitted weight comes out the wrong way round (more exact-word support
-    making an answer *less* likely, say) is learning how the training questions were written,
-    not the task: it is dropped (weight 0) and the rest refitted, until every sign holds.
-    """
-    keep = list(range(len(names)))
-    while True:
-        model = fit_logistic(x[:, keep], y, l2=l2, names=[names[i] for i in keep])
-        wrong = [i for i, w in zip(keep, model.coef, strict=True) if w * signs[i] < 0]
-        if not wrong:
-            break
-        keep = [i for i in keep if i not in wrong]
-    coef, mean, scale = np.zeros(len(names)), np.zeros(len(names)), np.ones(len(names))
-    coef[keep], mean[keep], scale[keep] = model.coef, model.mean, model.scale
-    return Logistic(tuple(names), mean, scale, coef, model.intercept)
+    evidence: tuple[tuple[str, int, int], ...] = ()  # gold quotes: (document, start, end)
 
 
 def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) -> list[Example]:
@@ -134,7 +96,7 @@ def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) 
         spans = locate_evidence(index, q)
         labels = np.array([overlaps_gold(index.view.passages[c.row], spans)
                            for c in scored.candidates], dtype=np.float64)
-        out.append(Example(q, retrieval, scored, labels))
+        out.append(Example(q, retrieval, scored, labels, evidence=tuple(spans)))
     return out
 
 
@@ -185,7 +147,9 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
                                CONTEST_FEATURES)
     contest = _with(contest, threshold=_f1_threshold(oof_contest, contested[keep]))
 
+    highlight, passages = _fit_highlight(data, view)
     figures = {"questions": len(data), "candidates": len(labels),
+               "highlight_passages": passages,
                "relevant_candidates": int(labels.sum()),
                "ranker_oof_hit@5": _hit_at(oof, data, 5),
                "ranker_threshold": round(ranker.threshold, 4),
@@ -195,7 +159,8 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
         log(f"trained on {len(data)} questions: " + json.dumps(figures))
     stamp = {"trained_on": len(data), "folds": folds, **model_stamp}
     return Models(_with(ranker, info=stamp), _with(abstain, info=stamp),
-                  _with(contest, info=stamp), _with(asks, info=stamp)), figures
+                  _with(contest, info=stamp), _with(asks, info=stamp),
+                  _with(highlight, info=stamp)), figures
 
 
 def _fit_ranker(data: Sequence[Example]) -> Logistic:
@@ -210,6 +175,26 @@ def _fit_ranker(data: Sequence[Example]) -> Logistic:
     weights = np.concatenate([np.full(len(e.labels), 1.0 if e.sides_labelled else share)
                               for e in data])
     return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES, weights=weights)
+
+
+def _fit_highlight(data: Sequence[Example], view: CorpusView) -> tuple[Logistic, int]:
+    """The highlight model, from every passage of a seed question that holds a gold quote in
+    some of its sentences and not in others; and how many passages that was."""
+    xs, ys = [], []
+    for e in data:
+        if not e.evidence or e.retrieval.vector is None or view.sentences is None:
+            continue
+        for c in (c for c, label in zip(e.scored.candidates, e.labels, strict=True) if label):
+            x, y = sentence_rows(e.scored.terms, view.passages[c.row],
+                                 view.sentences.scores(c.row, e.retrieval.vector), e.evidence,
+                                 min_words=Settings().min_highlight_words)
+            if 0 < y.sum() < len(y):
+                xs.append(x)
+                ys.append(y)
+    if not xs:
+        return _zero(SENTENCE_FEATURES), 0
+    return fit_logistic(np.concatenate(xs), np.concatenate(ys), l2=L2["highlight"],
+                        names=SENTENCE_FEATURES), len(xs)
 
 
 def _fit_asks(data: Sequence[Example]) -> Logistic:
@@ -395,12 +380,13 @@ def train(index: Index, questions: str | Path, out: Path, *,
 
 def untrained(dim: int) -> Models:
     """Models with every weight zero: enough to compute features before any training."""
-    def zero(names: Sequence[str]) -> Logistic:
-        n = len(names)
-        return Logistic(tuple(names), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+    return Models(_zero(CANDIDATE_FEATURES), _zero(QUESTION_FEATURES),
+                  _zero(CONTEST_FEATURES), untrained_asks(dim), _zero(SENTENCE_FEATURES))
 
-    return Models(zero(CANDIDATE_FEATURES), zero(QUESTION_FEATURES), zero(CONTEST_FEATURES),
-                  untrained_asks(dim))
+
+def _zero(names: Sequence[str]) -> Logistic:
+    n = len(names)
+    return Logistic(tuple(names), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
 
 
 def embedding_stamp(index: Index) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from askcorpus.training import FOLDS, Example, examples, fit, untrained
 RULES = "rules (0.1)"
 RANK = "+ learned rank"
 ABSTAIN = "+ learned no-answer"
+CONTEST = "+ learned contested"
 
 
 def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]:
@@ -31,7 +32,8 @@ def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]
     rules = RuleJudge(index.settings)
     return {RULES: rules,
             RANK: LearnedJudge(models, rules, frozenset({"rank"})),
-            ABSTAIN: LearnedJudge(models, rules, frozenset({"rank", "answerable"}))}
+            ABSTAIN: LearnedJudge(models, rules, frozenset({"rank", "answerable"})),
+            CONTEST: LearnedJudge(models, rules, frozenset({"rank", "answerable", "contested"}))}
 
 
 def cross_validate(index: Index, training: Sequence[dict[str, Any]],

@@ -29,13 +29,15 @@ from askcorpus.evaluation.metrics import (
 )
 from askcorpus.evaluation.tables import fmt, machine, percentile, table
 from askcorpus.retrieve import MODES
+from askcorpus.segment import sentence_spans
 from askcorpus.training import locate_evidence
 
 CONFIGS = MODES
 RANKING = ("hit@5", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 METRICS = (*RANKING, "side_recall", "side_recall_answerable", "contested_precision",
            "contested_recall", "contested_f1", "contested_flag_rate", "abstention_rate",
-           "false_abstention_rate", "citation_validity", "latency_p50_ms", "latency_p95_ms")
+           "false_abstention_rate", "citation_validity", "highlight_accuracy", "latency_p50_ms",
+           "latency_p95_ms")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Outcome:
     valid: int = 0
     cited: int = 0
     scores: dict[str, float] = field(default_factory=dict)
+    highlights: tuple[int, int] = (0, 0)  # (on a gold quote, citations with a choice)
 
     @property
     def qid(self) -> str:
@@ -76,6 +79,9 @@ def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
                                     if full else None)
     cited = sum(o.cited for o in outcomes)
     out["citation_validity"] = sum(o.valid for o in outcomes) / cited if cited else None
+    chances = sum(o.highlights[1] for o in outcomes)
+    out["highlight_accuracy"] = (sum(o.highlights[0] for o in outcomes) / chances
+                                 if chances else None)
     ms = [o.seconds * 1000 for o in outcomes]
     out["latency_p50_ms"], out["latency_p95_ms"] = percentile(ms, 50), percentile(ms, 95)
     out.update(n=len(outcomes), n_answerable=len(answerable), n_contested=len(contested),
@@ -138,7 +144,30 @@ def run_question(index: Index, question: dict[str, Any], config: str,
         status, sides, shown = None, {c.perspective for c in citations[:K]}, citations
     ranking = [(c.passage.doc_id, c.passage.start, c.passage.end) for c in citations]
     valid, cited = _valid(index, shown)
-    return Outcome(question, config, ranking, sides, status, seconds, valid, cited)
+    # Search results have no highlight to score: only answers pick a sentence.
+    highlights = _highlight_hits(index, question, citations) if status is not None else (0, 0)
+    return Outcome(question, config, ranking, sides, status, seconds, valid, cited,
+                   highlights=highlights)
+
+
+def _highlight_hits(index: Index, question: dict[str, Any],
+                    citations: Iterable[Any]) -> tuple[int, int]:
+    """How many highlights fall on a gold quote, of the citations whose passage holds one in
+    some of its sentences and not in others (where choosing the sentence matters)."""
+    if not question["answerable"]:
+        return 0, 0
+    gold = locate_evidence(index, question)
+    hits = chances = 0
+    for c in citations:
+        p = c.passage
+        inside = [(s, e) for doc, s, e in gold if doc == p.doc_id and s < p.end and p.start < e]
+        marks = [any(overlaps(p.start + a, p.start + b, s, e) for s, e in inside)
+                 for a, b in sentence_spans(p.text)]
+        if any(marks) and not all(marks):
+            chances += 1
+            hits += any(overlaps(p.start + c.highlight[0], p.start + c.highlight[1], s, e)
+                        for s, e in inside)
+    return hits, chances
 
 def score_rankings(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> None:
     """Set each outcome's ranking metrics against the gold quotes of its question."""
@@ -256,7 +285,8 @@ def print_results(results: dict[str, Any], saved: Path | str = "latest.json") ->
     print(f"Evaluated in {results['meta']['seconds']:.1f} s")
 
 CV_METRICS = ("hit@5", "R@5", "R@10", "nDCG@10", "side_recall", "contested_precision",
-              "contested_recall", "contested_f1", "abstention_rate", "false_abstention_rate")
+              "contested_recall", "contested_f1", "abstention_rate", "false_abstention_rate",
+              "highlight_accuracy")
 
 
 def cross_validation_columns(seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -285,8 +315,11 @@ def report_section(seed: dict[str, Any]) -> list[str]:
            table(seed["configs"], METRICS, markdown=True), "",
            "\"rules (0.1)\" is the previous release's hand-written decisions; \"+ learned "
            "rank\" orders citations with the trained ranker, \"+ learned no-answer\" also "
-           "abstains with the trained model, and \"full\" also decides contested with it "
-           "(src/askcorpus/models/README.md). The models never saw these questions.", ""]
+           "abstains with the trained model, \"+ learned contested\" also decides contested "
+           "with it, and \"full\" also picks each citation's highlighted sentence with it "
+           "(src/askcorpus/models/README.md). Highlight accuracy: of the cited passages that "
+           "hold a gold quote in some sentences and not in others, the share whose highlight "
+           "is on it. The models never saw these questions.", ""]
     if seed.get("cross_validation"):
         cv = seed["cross_validation"]
         out += ["### Held out and cross-validated", "",
