@@ -153,13 +153,20 @@ def sentence_rows(terms: QuestionTerms, passage: Passage, cosines: np.ndarray,
                   ) -> tuple[np.ndarray, np.ndarray]:
     """SENTENCE_FEATURES of a passage's sentences, and 1 where a sentence overlaps one of the
     gold quotes ``evidence`` (document, start, end): the highlight model's training rows."""
-    spans = sentence_spans(passage.text)
+    spans, marks = gold_sentences(passage, evidence)
     x = sentence_matrix(terms, [passage.text[a:b] for a, b in spans], cosines,
                         min_words=min_words)
-    y = np.array([any(doc == passage.doc_id and passage.start + a < end
-                      and start < passage.start + b for doc, start, end in evidence)
-                  for a, b in spans], dtype=np.float64)
-    return x, y
+    return x, np.array(marks, dtype=np.float64)
+
+
+def gold_sentences(passage: Passage, evidence: Sequence[tuple[str, int, int]]
+                   ) -> tuple[list[tuple[int, int]], list[bool]]:
+    """A passage's sentence spans (offsets in its text), and whether each overlaps one of the
+    gold quotes ``evidence`` (document, start, end)."""
+    spans = sentence_spans(passage.text)
+    return spans, [any(doc == passage.doc_id and passage.start + a < end
+                       and start < passage.start + b for doc, start, end in evidence)
+                   for a, b in spans]
 
 
 def contest_row(party_probs: Sequence[float], asks_sides: float) -> np.ndarray:

@@ -181,13 +181,14 @@ def _fit_highlight(data: Sequence[Example], view: CorpusView) -> tuple[Logistic,
     """The highlight model, from every passage of a seed question that holds a gold quote in
     some of its sentences and not in others; and how many passages that was."""
     xs, ys = [], []
+    min_words = Settings().min_highlight_words
     for e in data:
         if not e.evidence or e.retrieval.vector is None or view.sentences is None:
             continue
         for c in (c for c, label in zip(e.scored.candidates, e.labels, strict=True) if label):
             x, y = sentence_rows(e.scored.terms, view.passages[c.row],
                                  view.sentences.scores(c.row, e.retrieval.vector), e.evidence,
-                                 min_words=Settings().min_highlight_words)
+                                 min_words=min_words)
             if 0 < y.sum() < len(y):
                 xs.append(x)
                 ys.append(y)

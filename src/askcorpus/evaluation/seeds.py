@@ -28,8 +28,8 @@ from askcorpus.evaluation.metrics import (
     side_recall,
 )
 from askcorpus.evaluation.tables import fmt, machine, percentile, table
+from askcorpus.features import gold_sentences
 from askcorpus.retrieve import MODES
-from askcorpus.segment import sentence_spans
 from askcorpus.training import locate_evidence
 
 CONFIGS = MODES
@@ -159,14 +159,10 @@ def _highlight_hits(index: Index, question: dict[str, Any],
     gold = locate_evidence(index, question)
     hits = chances = 0
     for c in citations:
-        p = c.passage
-        inside = [(s, e) for doc, s, e in gold if doc == p.doc_id and s < p.end and p.start < e]
-        marks = [any(overlaps(p.start + a, p.start + b, s, e) for s, e in inside)
-                 for a, b in sentence_spans(p.text)]
+        spans, marks = gold_sentences(c.passage, gold)
         if any(marks) and not all(marks):
-            chances += 1
-            hits += any(overlaps(p.start + c.highlight[0], p.start + c.highlight[1], s, e)
-                        for s, e in inside)
+            chances += 1  # a highlight is always one of the passage's sentences
+            hits += dict(zip(spans, marks, strict=True)).get(tuple(c.highlight), False)
     return hits, chances
 
 def score_rankings(outcomes: Sequence[Outcome], gold: dict[str, list[Gold]]) -> None:
