@@ -57,25 +57,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     questions = training.load_questions(args.questions)
     held = np.arange(len(questions)) % training.FOLDS == args.fold
     factors = args.out / "encoder-lora.safetensors"
+    base, revision = resolve_model(BASE_MODEL)
     if not factors.is_file():
         seed_index = (open_index(args.index) if Path(args.index).exists()
                       else build(None, args.index))
         pairs = finetune.question_pairs(
             seed_index, [q for q, h in zip(questions, held, strict=True) if not h])
         pairs += finetune.claim_pairs(args.perspectrum)
-        base, _ = resolve_model(BASE_MODEL)
         finetune.finetune(pairs[:args.max_pairs], base, factors,
                           learning_rate=args.learning_rate, epochs=args.epochs)
-    base, revision = resolve_model(BASE_MODEL)
     folder, _ = tuned_model(base, revision, factors=factors, cache_dir=args.out / "models")
     index = build(None, args.out / "index", model=str(folder))
-    data = training.examples(index, questions, shipped_models())
-    off_topic = training.examples(index, training.load_questions(args.off_topic),
-                                  shipped_models())
+    models = shipped_models()  # only to compute features: the ranker is refitted below
+    data = training.examples(index, questions, models)
+    off_topic = training.examples(index, training.load_questions(args.off_topic), models)
     kept = [e for e, h in zip(data, held, strict=True) if not h]
-    models, _ = training.fit(kept + off_topic, index.view)
+    fitted, _ = training.fit(kept + off_topic, index.view)
     scored = [e for e, h in zip(data, held, strict=True) if h and e.question["answerable"]]
-    learned = [replace(e.scored, probs=models.ranker.probability(e.scored.features))
+    learned = [replace(e.scored, probs=fitted.ranker.probability(e.scored.features))
                for e in scored]
     dense = [replace(e.scored, probs=np.array([c.dense for c in e.scored.candidates]))
              for e in scored]
@@ -88,17 +87,15 @@ def figures(name: str, scored: Sequence[Scored], data: Sequence[training.Example
             ) -> dict[str, float]:
     """hit@1, hit@5 and R@5 of ``scored``'s order over each question's fused candidates (R@5
     over the questions with a gold passage among them)."""
-    hits1, hits5, recall5 = [], [], []
+    recall5 = []
     for s, e in zip(scored, data, strict=True):
         n = len(e.retrieval.fused)
-        top = np.argsort(-s.probs[:n], kind="stable")[:5]
         gold = e.labels[:n]
-        hits1.append(bool(len(top)) and bool(gold[top[:1]].any()))
-        hits5.append(bool(gold[top].any()))
         if gold.sum():
+            top = np.argsort(-s.probs[:n], kind="stable")[:5]
             recall5.append(float(gold[top].sum() / gold.sum()))
-    return {f"{name}_hit@1": round(float(np.mean(hits1)), 4),
-            f"{name}_hit@5": round(float(np.mean(hits5)), 4),
+    return {f"{name}_hit@1": training._hit_at(scored, data, 1),
+            f"{name}_hit@5": training._hit_at(scored, data, 5),
             f"{name}_R@5": round(float(np.mean(recall5)), 4)}
 
 

@@ -164,9 +164,15 @@ def gold_sentences(passage: Passage, evidence: Sequence[tuple[str, int, int]]
     """A passage's sentence spans (offsets in its text), and whether each overlaps one of the
     gold quotes ``evidence`` (document, start, end)."""
     spans = sentence_spans(passage.text)
-    return spans, [any(doc == passage.doc_id and passage.start + a < end
-                       and start < passage.start + b for doc, start, end in evidence)
+    return spans, [overlaps(passage.doc_id, passage.start + a, passage.start + b, evidence)
                    for a, b in spans]
+
+
+def overlaps(doc_id: str, start: int, end: int,
+             evidence: Sequence[tuple[str, int, int]]) -> bool:
+    """Whether characters ``start:end`` of document ``doc_id`` overlap one of the gold quotes
+    ``evidence`` (document, start, end)."""
+    return any(doc == doc_id and a < end and start < b for doc, a, b in evidence)
 
 
 def contest_row(party_probs: Sequence[float], asks_sides: float) -> np.ndarray:

@@ -41,6 +41,7 @@ from askcorpus.features import (
     CONTEST_FEATURES,
     QUESTION_FEATURES,
     SENTENCE_FEATURES,
+    overlaps,
     sentence_rows,
 )
 from askcorpus.fitting import fit_logistic, fit_monotone
@@ -289,8 +290,7 @@ def locate_evidence(index: Index, question: dict[str, Any]) -> list[tuple[str, i
 
 
 def overlaps_gold(passage: Passage, spans: Sequence[tuple[str, int, int]]) -> bool:
-    return any(doc == passage.doc_id and start < passage.end and passage.start < end
-               for doc, start, end in spans)
+    return overlaps(passage.doc_id, passage.start, passage.end, spans)
 
 
 def claim_examples(index: Index, claims: Sequence[dict[str, Any]], models: Models
