@@ -76,6 +76,13 @@ def test_statuses_cover_a_contested_and_a_no_answer_question(http: httpx.Client)
     assert nothing["status"] == "no_answer" and nothing["citations"] == []
 
 
+def test_a_name_typed_alone_is_answered_as_a_lookup(http: httpx.Client) -> None:
+    answer = _ask(http, "Luis Moreno Ocampo").json()
+    assert answer["status"] != "no_answer"
+    assert answer["notices"][0].startswith("Read as a lookup")
+    assert "Moreno Ocampo" in answer["citations"][0]["text"]
+
+
 def test_the_json_api_and_the_gradio_api_give_the_same_answer(server: str,
                                                               http: httpx.Client) -> None:
     from gradio_client import Client

@@ -53,6 +53,7 @@ from typing import Protocol
 import numpy as np
 
 from askcorpus.features import gives_figure
+from askcorpus.lookup import holders, holders_first
 from askcorpus.retrieve import Candidate
 from askcorpus.segment import sentence_spans
 from askcorpus.settings import Settings
@@ -106,6 +107,7 @@ class Verdict:
     sides: dict[str, list[Candidate]]
     contested: bool
     pick: SentencePicker | None = None  # None: the hand-written highlight rule
+    held: tuple[Candidate, ...] = ()  # a lookup's passages holding every word typed
 
 
 class Judge(Protocol):
@@ -113,6 +115,10 @@ class Judge(Protocol):
     ``learned.LearnedJudge`` the trained one."""
 
     def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict: ...
+
+
+LOOKUP_NOTICE = ("Read as a lookup, not a question: the passages that hold every word of it "
+                 "come first. Ask it as a question to have the answer judged.")
 
 
 def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
@@ -128,9 +134,22 @@ def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings
         return no_answer(retrieval.question, verdict.ranked[:3], view, notices)
     chosen = select(verdict.ranked, verdict.sides, k)
     status = "contested" if verdict.contested else "answered"
-    built = assemble(retrieval.question, status, sides_of(chosen, view), view, scorer,
-                     min_words=settings.min_highlight_words, pick=verdict.pick)
+    first = frozenset(c.row for c in verdict.held)
+    built = assemble(retrieval.question, status, sides_of(chosen, view, first=first), view,
+                     scorer, min_words=settings.min_highlight_words, pick=verdict.pick,
+                     first=first)
+    if verdict.held:
+        built = lookup_answer(built, verdict.held, view)
     return replace(built, notices=notices + built.notices)
+
+
+def lookup_answer(built: Answer, held: Sequence[Candidate], view: CorpusView) -> Answer:
+    """A lookup's answer speaks for the sides whose passages hold the words: its summary
+    quotes those sides only, and its blindspot notice counts only them."""
+    holding = {view.passages[c.row].perspective: [c] for c in held}
+    summary = tuple(line for line in built.summary if line.perspective in holding)
+    return replace(built, summary=summary,
+                   notices=(LOOKUP_NOTICE, *_blindspot(built.status, holding, view)))
 
 
 def ranked_answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
@@ -150,7 +169,8 @@ class RuleJudge:
     def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict:
         s = self.settings
         ranked = retrieval.fused
-        answerable = is_answerable(
+        held = holders(retrieval.question, ranked, view) if s.answer_lookups else ()
+        answerable = bool(held) or is_answerable(
             ranked[:s.answer_depth], lexical_support=retrieval.lexical_support,
             min_dense=s.min_dense, confident_dense=s.confident_dense,
             min_lexical_support=s.min_lexical_support)
@@ -164,7 +184,7 @@ class RuleJudge:
             side_min_dense=s.asked_side_min_dense if asked else s.side_min_dense,
             side_max_rank=len(ranked) if asked else s.side_max_rank, answers=answers)
         contested = status_of(strong, view, answers=answers) == "contested"
-        return Verdict(ranked, True, strong, contested)
+        return as_lookup(Verdict(ranked, True, strong, contested), held, view)
 
     @staticmethod
     def _figure_test(retrieval: Retrieval, view: CorpusView
@@ -172,6 +192,20 @@ class RuleJudge:
         if not asks_for_figure(retrieval.question):
             return None
         return lambda c: gives_figure(view.passages[c.row].text)
+
+
+def as_lookup(verdict: Verdict, held: Sequence[Candidate], view: CorpusView) -> Verdict:
+    """A lookup's verdict: answered, and the passages holding every word typed (``held``)
+    come first, overall and within their side; the others follow as the judge ranked them.
+    Without ``held`` (a question, or words no passage holds) the verdict is unchanged."""
+    if not held:
+        return verdict
+    sides = dict(verdict.sides)
+    for side in {view.passages[c.row].perspective for c in held}:
+        own = [c for c in held if view.passages[c.row].perspective == side]
+        sides[side] = list(holders_first(sides.get(side, []), own))
+    return Verdict(holders_first(verdict.ranked, held), True, sides, verdict.contested,
+                   verdict.pick, tuple(held))
 
 
 def relevant_per_side(per_side: Mapping[str, Sequence[Candidate]], fused: Sequence[Candidate],
@@ -251,10 +285,12 @@ def select(fused: Sequence[Candidate], per_side: dict[str, list[Candidate]],
     return chosen
 
 
-def sides_of(chosen: Sequence[Candidate], view: CorpusView) -> dict[str, list[Candidate]]:
-    """Chosen candidates grouped by perspective, contest parties first, each by relevance."""
+def sides_of(chosen: Sequence[Candidate], view: CorpusView, *,
+             first: frozenset[int] = frozenset()) -> dict[str, list[Candidate]]:
+    """Chosen candidates grouped by perspective, contest parties first, each by relevance
+    (the rows in ``first``, a lookup's holders, before the others)."""
     groups: dict[str, list[Candidate]] = {}
-    for c in sorted(chosen, key=lambda c: -c.fused):
+    for c in sorted(chosen, key=lambda c: (c.row not in first, -c.fused)):
         groups.setdefault(view.passages[c.row].perspective, []).append(c)
     order = [p for p in view.contest_parties if p in groups]
     order += [p for p in view.perspectives if p in groups and p not in order]
@@ -276,12 +312,15 @@ def status_of(strong: dict[str, list[Candidate]], view: CorpusView, *,
 
 def assemble(question: str, status: str, sides: dict[str, list[Candidate]],
              view: CorpusView, scorer: SentenceScorer, *, min_words: int,
-             pick: SentencePicker | None = None) -> Answer:
-    """Number citations (contested: round-robin over sides, so no side outranks another)."""
+             pick: SentencePicker | None = None, first: frozenset[int] = frozenset()
+             ) -> Answer:
+    """Number citations (contested: round-robin over sides, so no side outranks another;
+    the rows in ``first``, a lookup's holders, before the others)."""
     if status == "contested":
         ordered = _round_robin(list(sides.values()))
     else:
-        ordered = sorted((c for group in sides.values() for c in group), key=lambda c: -c.fused)
+        ordered = sorted((c for group in sides.values() for c in group),
+                         key=lambda c: (c.row not in first, -c.fused))
     highlights = _highlights([view.passages[c.row] for c in ordered], scorer,
                              wants_figure=asks_for_figure(question), min_words=min_words,
                              pick=pick)

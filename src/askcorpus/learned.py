@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from askcorpus.answering import Retrieval, RuleJudge, SentencePicker, Verdict
+from askcorpus.answering import Retrieval, RuleJudge, SentencePicker, Verdict, as_lookup
 from askcorpus.errors import ModelError
 from askcorpus.features import (
     CANDIDATE_FEATURES,
@@ -30,6 +30,7 @@ from askcorpus.features import (
     question_row,
     sentence_matrix,
 )
+from askcorpus.lookup import holders
 from askcorpus.retrieve import Candidate
 from askcorpus.view import CorpusView
 from askcorpus.wording import Wording
@@ -239,13 +240,16 @@ class LearnedJudge:
                 question_features(scored, retrieval)))
         else:
             answerable = rules().answerable
-        if not answerable:
+        held = (holders(retrieval.question, ranked, view)
+                if self.fallback.settings.answer_lookups else ())
+        if not answerable and not held:
             return Verdict(ranked, False, {}, False)
         min_words = self.fallback.settings.min_highlight_words
         pick = (sentence_picker(self.models, scored.terms, min_words)
                 if "highlight" in self.stages else None)
         if "contested" not in self.stages:
-            return Verdict(ranked, True, rules().sides, rules().contested, pick)
+            return as_lookup(Verdict(ranked, True, rules().sides, rules().contested, pick),
+                             held, view)
         contested = bool(self.models.contested.decide(contest_features(
             scored, view, asks_sides=asks_sides(self.models, retrieval))))
         sides = {}
@@ -253,7 +257,7 @@ class LearnedJudge:
             is_party = side in view.contest_parties
             if pairs[0][0] >= self.models.ranker.threshold or (contested and is_party):
                 sides[side] = [_with_score(c, p) for p, c in pairs[:2]]
-        return Verdict(ranked, True, sides, contested, pick)
+        return as_lookup(Verdict(ranked, True, sides, contested, pick), held, view)
 
 
 def sentence_picker(models: Models, terms: QuestionTerms, min_words: int) -> SentencePicker:
