@@ -29,7 +29,7 @@ import numpy as np
 from askcorpus.api import Index, open_index
 from askcorpus.evaluation.metrics import claim_metrics
 from askcorpus.lexical import tokenize
-from askcorpus.lookup import is_question
+from askcorpus.lookup import looked_up
 from askcorpus.training import benchmark_claims, benchmark_index, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     names = held_names(seeds)
     seeds.ask("warm-up query", k=1)
     print(f"{len(names)} catalog names held by a passage; {len(off_topic)} off-topic claims; "
-          f"{sum(not is_question(q) for q in questions)} of {len(questions)} evaluation "
+          f"{sum(bool(looked_up(q)) for q in questions)} of {len(questions)} evaluation "
           "questions read as lookups")
     print("| lookups | names answered | citation [1] holds the name | a citation holds it "
           "| off-topic answered | Perspectrum dev nDCG@10 | both sides@10 "

@@ -14,7 +14,7 @@ import pytest
 
 import askcorpus
 from askcorpus.lexical import tokenize
-from askcorpus.lookup import holders_first, is_lookup, is_question, lookup_stems
+from askcorpus.lookup import holders_first, is_lookup, is_question, looked_up, lookup_stems
 from askcorpus.retrieve import Candidate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,11 +23,24 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("text", [
     "Is the fighting happening on Armenian territory?", "What did Yuri Kim say",
     "did Baku attack", "How many soldiers were killed", "Name any Armenian farmer killed",
-    "List the sanctions sought", "  Who   is Patrick James", "Ganja？"])
+    "List the sanctions sought", "  Who   is Patrick James", "Ganja？",
+    "Who is Azerbaijan's defence minister?", "What is the capital of Artsakh?",
+    "Who was President of Azerbaijan in 1993?", "Who is X? And who is Y?"])
 def test_questions_are_not_lookups(text: str) -> None:
     assert is_question(text)
     assert not is_lookup(text)
+    assert looked_up(text) is None
     assert lookup_stems(text) == frozenset()
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Who is Yuri Kim?", "Yuri Kim"), ("What is the Lemkin Institute?", "Lemkin Institute"),
+    ("what is ECRI ?", "ECRI"), ("Who was Thomas de Waal?", "Thomas de Waal"),
+    ("What are the Madrid Principles？", "Madrid Principles")])
+def test_who_or_what_is_a_name_looks_the_name_up(text: str, name: str) -> None:
+    assert is_question(text)
+    assert looked_up(text) == name
+    assert lookup_stems(text) == frozenset(tokenize(name))
 
 
 @pytest.mark.parametrize("text", ["Teachers should be armed", "Julian Assange is a journalist",
@@ -42,6 +55,7 @@ def test_clauses_are_claims_not_lookups(text: str) -> None:
                                   "Isabella Rossi", "casualties September 2023"])
 def test_names_and_phrases_are_lookups(text: str) -> None:
     assert is_lookup(text)
+    assert looked_up(text) == text
     assert lookup_stems(text) == frozenset(tokenize(text))
 
 
@@ -59,13 +73,15 @@ def _holds(words: str, text: str) -> bool:
     return set(tokenize(words)) <= set(tokenize(text))
 
 
-@pytest.mark.parametrize("name", ["Patrick James", "Luis Moreno Ocampo", "Antony Blinken",
-                                  "white flag"])
+@pytest.mark.parametrize(("text", "name"), [
+    ("Patrick James", "Patrick James"), ("Luis Moreno Ocampo", "Luis Moreno Ocampo"),
+    ("white flag", "white flag"), ("Who is Antony Blinken?", "Antony Blinken"),
+    ("What is the Lemkin Institute?", "Lemkin Institute")])
 def test_a_lookup_the_corpus_holds_is_answered_by_the_passages_holding_it(
-        seed_index: askcorpus.Index, name: str) -> None:
-    answer = seed_index.ask(name, k=5)
+        seed_index: askcorpus.Index, text: str, name: str) -> None:
+    answer = seed_index.ask(text, k=5)
     assert answer.status != "no_answer"
-    assert answer.notices[0].startswith("Read as a lookup")
+    assert answer.notices[0].startswith(f"Read as a lookup of “{name}”")
     assert _holds(name, answer.citations[0].passage.text)
     holding = {c.passage.perspective for c in answer.citations if _holds(name, c.passage.text)}
     assert answer.summary
@@ -76,7 +92,8 @@ def test_a_lookup_the_corpus_holds_is_answered_by_the_passages_holding_it(
 
 
 @pytest.mark.parametrize("text", ["banana bread recipe", "nginx reverse proxy TLS",
-                                  "Azerbaijan gross domestic product 2020"])
+                                  "Azerbaijan gross domestic product 2020",
+                                  "Who is Ruben Vardanyan?", "What is the CSTO?"])
 def test_a_lookup_no_passage_holds_is_left_to_the_judge(
         seed_index: askcorpus.Index, text: str) -> None:
     assert not any(_holds(text, p.text) for p in seed_index.passages())
@@ -91,15 +108,17 @@ def test_a_lookup_no_passage_holds_is_left_to_the_judge(
 
 def test_questions_are_decided_as_before(seed_index: askcorpus.Index) -> None:
     off = seed_index.with_settings(replace(seed_index.settings, answer_lookups=False))
-    for question in ("Who is Patrick James?", "What did Patrick James say about Russia?"):
+    for question in ("What did Patrick James say about Russia?",
+                     "Who is Azerbaijan's defence minister?"):
         a, b = seed_index.ask(question, k=5), off.ask(question, k=5)
         assert (a.status, a.notices, [c.passage.passage_id for c in a.citations]) == (
             b.status, b.notices, [c.passage.passage_id for c in b.citations])
 
 
-@pytest.mark.parametrize("path", ["eval/questions.jsonl", "train/questions.jsonl"])
-def test_every_evaluation_and_training_question_reads_as_a_question(path: str) -> None:
-    """So lookups cannot move a figure of `askcorpus eval` or what `askcorpus train` fits."""
-    rows = [json.loads(line) for line in (ROOT / path).read_text(encoding="utf-8").splitlines()]
-    assert rows
-    assert [r["id"] for r in rows if not is_question(r["question"])] == []
+def test_no_evaluation_question_is_a_lookup() -> None:
+    """So lookups cannot move a figure of `askcorpus eval`'s evaluation questions (training
+    never asks the judge, so what `askcorpus train` fits cannot move either)."""
+    rows = [json.loads(line) for line in
+            (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 110
+    assert [r["id"] for r in rows if looked_up(r["question"])] == []

@@ -65,3 +65,27 @@ def test_no_training_question_is_a_near_copy_of_an_evaluation_question() -> None
     worst = np.unravel_index(int(np.argmax(cosine)), cosine.shape)
     print(f"highest train/eval question cosine: {cosine[worst]:.3f}")
     assert float(cosine.max()) < NEAR_COPY
+
+
+SHORT = ROOT / "eval" / "short.jsonl"
+SHORT_WORDS = 7  # the short training questions (train/README.md) have at most 7 words
+
+
+def test_the_short_check_questions_are_labelled_by_the_corpus() -> None:
+    """eval/short.jsonl: every word of an answerable question's subject is in the seed
+    documents; some word of an unanswerable one's is in none."""
+    corpus = "\n".join(_texts().values()).casefold()
+    rows = _rows(SHORT)
+    assert len(rows) >= 30 and len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        named = all(word in corpus for word in r["subject"].casefold().split())
+        assert named == r["answerable"], r["id"]
+
+
+def test_no_short_training_question_names_a_subject_of_the_short_check() -> None:
+    """The short check is held out: no short training question asks about its subjects."""
+    subjects = [r["subject"].split()[-1].casefold() for r in _rows(SHORT)]
+    for r in _rows(TRAIN):
+        if len(r["question"].split()) <= SHORT_WORDS:
+            words = r["question"].casefold()
+            assert not [s for s in subjects if s in words], (r["id"], r["question"])

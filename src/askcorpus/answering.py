@@ -53,7 +53,7 @@ from typing import Protocol
 import numpy as np
 
 from askcorpus.features import gives_figure
-from askcorpus.lookup import holders, holders_first
+from askcorpus.lookup import holders, holders_first, looked_up
 from askcorpus.retrieve import Candidate
 from askcorpus.segment import sentence_spans
 from askcorpus.settings import Settings
@@ -117,8 +117,8 @@ class Judge(Protocol):
     def judge(self, retrieval: Retrieval, view: CorpusView) -> Verdict: ...
 
 
-LOOKUP_NOTICE = ("Read as a lookup, not a question: the passages that hold every word of it "
-                 "come first. Ask it as a question to have the answer judged.")
+def lookup_notice(words: str) -> str:
+    return f"Read as a lookup of “{words}”: the passages that hold all its words come first."
 
 
 def answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
@@ -148,8 +148,9 @@ def lookup_answer(built: Answer, held: Sequence[Candidate], view: CorpusView) ->
     quotes those sides only, and its blindspot notice counts only them."""
     holding = {view.passages[c.row].perspective: [c] for c in held}
     summary = tuple(line for line in built.summary if line.perspective in holding)
+    notice = lookup_notice(looked_up(built.question) or built.question)
     return replace(built, summary=summary,
-                   notices=(LOOKUP_NOTICE, *_blindspot(built.status, holding, view)))
+                   notices=(notice, *_blindspot(built.status, holding, view)))
 
 
 def ranked_answer(retrieval: Retrieval, view: CorpusView, *, k: int, settings: Settings,
