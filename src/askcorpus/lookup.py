@@ -26,21 +26,18 @@ from askcorpus.lexical import tokenize
 from askcorpus.retrieve import Candidate
 from askcorpus.view import CorpusView
 
-# English question openers: wh-words, the auxiliaries, copulas and modals that open a yes/no
-# question by inversion ("Did Baku ...", "Is the fighting ..."), and requests.
-QUESTION_OPENERS = frozenset([
-    "what", "who", "whom", "whose", "when", "where", "why", "how", "which",
-    "is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had",
-    "can", "could", "shall", "should", "will", "would", "may", "might", "must",
-    # requests that ask for an answer, not for where words occur
-    "name", "list", "tell", "give", "explain", "describe", "compare", "summarise", "summarize",
-])
 # Auxiliaries, copulas and modals: a text that holds one is a clause, a statement or a claim
 # ("Teachers should be armed"), read for its meaning rather than for its words.
 CLAUSE_WORDS = frozenset([
     "is", "are", "was", "were", "am", "be", "been", "being", "do", "does", "did", "has",
     "have", "had", "can", "could", "shall", "should", "will", "would", "may", "might", "must",
 ])
+# What opens an English question: a wh-word, an inverted auxiliary ("Did Baku ...", "Is the
+# fighting ..."), or a request for an answer rather than for where words occur ("Name ...").
+QUESTION_OPENERS = frozenset([
+    "what", "who", "whom", "whose", "when", "where", "why", "how", "which",
+    "name", "list", "tell", "give", "explain", "describe", "compare", "summarise", "summarize",
+]) | (CLAUSE_WORDS - {"be", "been", "being"})
 _WORD = re.compile(r"\w+")
 # "Who is X?", "What are the X?": asks what the corpus says X is, so X is what to look up.
 _ASKS_WHO_OR_WHAT = re.compile(r"\s*(?:who|what)\s+(?:is|are|was|were)\s+(?:(?:the|an?)\s+)?"
@@ -51,14 +48,13 @@ def is_question(text: str) -> bool:
     """Whether ``text`` is phrased as a question (a question mark or a question opener)."""
     if "?" in text or "？" in text:
         return True
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    words = _words(text)
     return bool(words) and words[0] in QUESTION_OPENERS
 
 
 def is_lookup(text: str) -> bool:
     """Whether ``text`` is words to find: neither a question nor a clause."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    return not is_question(text) and not CLAUSE_WORDS.intersection(words)
+    return not is_question(text) and not CLAUSE_WORDS.intersection(_words(text))
 
 
 def looked_up(text: str) -> str | None:
@@ -86,8 +82,8 @@ def lookup_stems(text: str) -> frozenset[str]:
 
 def holders(question: str, ranked: Sequence[Candidate], view: CorpusView
             ) -> tuple[Candidate, ...]:
-    """The candidates holding every word of a lookup, in ``ranked``'s order (none for a
-    question)."""
+    """The candidates holding every word ``question`` looks up, in ``ranked``'s order (none
+    when it looks nothing up)."""
     stems = lookup_stems(question)
     if not stems:
         return ()
@@ -99,3 +95,7 @@ def holders_first(ranked: Sequence[Candidate], held: Sequence[Candidate]
     """``ranked`` with the lookup's holders moved to the front, each group's order kept."""
     rows = {c.row for c in held}
     return tuple(held) + tuple(c for c in ranked if c.row not in rows)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
