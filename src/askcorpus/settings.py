@@ -63,8 +63,9 @@ class Settings:
     # --- who decides answers: the trained models ("learned", models/README.md) or the
     # hand-written rules of answering.py ("rules", the 0.1 release).
     judge: str = "learned"
-    # A lookup (words typed to find them, not a question) is answered by the passages that
-    # hold all its words, whatever the judge (lookup.py); False leaves lookups to the judge.
+    # A lookup (words typed to find them, or "Who is X?" about a name) is answered by the
+    # passages that hold all its words, whatever the judge (lookup.py); False leaves lookups
+    # to the judge.
     answer_lookups: bool = True
 
     # --- highlights: a sentence shorter than this is a heading or a fragment, not an answer.
