@@ -28,8 +28,7 @@ import numpy as np
 
 from askcorpus.api import Index, open_index
 from askcorpus.evaluation.metrics import claim_metrics
-from askcorpus.lexical import tokenize
-from askcorpus.lookup import looked_up
+from askcorpus.lookup import holds, looked_up
 from askcorpus.training import benchmark_claims, benchmark_index, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,9 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def held_names(index: Index) -> list[str]:
     """Catalog names and aliases that one passage holds word for word."""
     passages = zip(index.passages(), index.searchable(), strict=True)
-    texts = [set(tokenize(p.text)) for p, searchable in passages if searchable]
+    texts = [p.text for p, searchable in passages if searchable]
     names = sorted({n for a in index.actors.values() for n in (a.name, *a.aliases)})
-    return [n for n in names if any(set(tokenize(n)) <= t for t in texts)]
+    return [n for n in names if any(holds(n, t) for t in texts)]
 
 
 def answered_share(index: Index, texts: Sequence[str]) -> float:
@@ -49,7 +48,7 @@ def answered_share(index: Index, texts: Sequence[str]) -> float:
 
 def cited(index: Index, names: Sequence[str], depth: int) -> float:
     """The share of ``names`` whose first ``depth`` citations hold them in a passage."""
-    return float(np.mean([any(set(tokenize(name)) <= set(tokenize(c.passage.text))
+    return float(np.mean([any(holds(name, c.passage.text)
                               for c in index.ask(name, k=5).citations[:depth])
                           for name in names]))
 

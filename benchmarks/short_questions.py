@@ -24,7 +24,7 @@ import numpy as np
 from askcorpus.answering import Judge, RuleJudge
 from askcorpus.api import Index, open_index
 from askcorpus.learned import LearnedJudge, Models
-from askcorpus.lexical import tokenize
+from askcorpus.lookup import holds
 from askcorpus.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +40,7 @@ def score(index: Index, rows: list[dict]) -> dict[str, float]:
         answer = index.ask(row["question"], k=5)
         if row["answerable"]:
             answered.append(answer.status != "no_answer")
-            subject = set(tokenize(row["subject"]))
-            named.append(any(subject <= set(tokenize(c.passage.text))
-                             for c in answer.citations))
+            named.append(any(holds(row["subject"], c.passage.text) for c in answer.citations))
         else:
             abstained.append(answer.status == "no_answer")
     return {"answered": float(np.mean(answered)), "names the subject": float(np.mean(named)),

@@ -87,7 +87,12 @@ def holders(question: str, ranked: Sequence[Candidate], view: CorpusView
     stems = lookup_stems(question)
     if not stems:
         return ()
-    return tuple(c for c in ranked if stems <= set(tokenize(view.passages[c.row].text)))
+    return tuple(c for c in ranked if _holds_stems(stems, view.passages[c.row].text))
+
+
+def holds(words: str, text: str) -> bool:
+    """Whether ``text`` holds every word of ``words`` (BM25's stems, stopwords aside)."""
+    return _holds_stems(frozenset(tokenize(words)), text)
 
 
 def holders_first(ranked: Sequence[Candidate], held: Sequence[Candidate]
@@ -99,3 +104,7 @@ def holders_first(ranked: Sequence[Candidate], held: Sequence[Candidate]
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _holds_stems(stems: frozenset[str], text: str) -> bool:
+    return stems <= set(tokenize(text))
