@@ -22,7 +22,7 @@ RANKS = {
     "building": 5.5, "distributed": 5.4,
     "corpus": 2, "attribution": 2, "retrieve": 2, "examples": 2,
     "passages": 3,
-    "view": 4, "index_format": 4, "features": 4.5, "lookup": 4.6,
+    "view": 4, "index_format": 4, "lookup": 4.4, "features": 4.5,
     "answering": 5, "learned": 5.2, "fitting": 5.3,
     "api": 6,
     "training": 6.5, "finetune": 6.6,

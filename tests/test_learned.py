@@ -15,15 +15,18 @@ from askcorpus.embedding import resolve_model
 from askcorpus.errors import ModelError
 from askcorpus.features import (
     CANDIDATE_FEATURES,
+    QUESTION_FEATURES,
     SENTENCE_FEATURES,
     QuestionTerms,
     sentence_rows,
+    unmatched_words,
 )
 from askcorpus.learned import (
     NAMES,
     LearnedJudge,
     Logistic,
     Models,
+    question_features,
     score_candidates,
     shipped_models,
 )
@@ -136,6 +139,36 @@ def test_a_year_in_the_question_points_at_the_sources_of_that_year(
                                                                      "enclave?", k=10),
                                seed_index.view)
     assert not no_year.features[:, column].any()
+
+
+def test_unmatched_words_are_the_asked_words_no_passage_holds() -> None:
+    texts = ["Azerbaijan's economy grew in 2020.", "The products of the region."]
+    assert unmatched_words("What was Azerbaijan's gross domestic product in 2020?",
+                           texts) == "gross domestic"
+    # The words that frame a question are not what it asks about.
+    assert unmatched_words("How many products did Azerbaijan name?", texts) == ""
+    assert unmatched_words("Name the economy's products", texts) == ""
+    assert unmatched_words("Who wrote about Azerbaijan's economy in 2020?", texts) == ""
+
+
+def test_what_the_corpus_lacks_is_measured_against_the_whole_corpus(
+        seed_index: askcorpus.Index) -> None:
+    """Written for this test: the seeds speak of Azerbaijan's war and never of its economy.
+    A question about its economy matches the corpus on "Azerbaijan" and not on what it asks."""
+    column = QUESTION_FEATURES.index("unmatched")
+    models = shipped_models()
+
+    def unmatched(question: str) -> float:
+        retrieval = seed_index.retrieve(question, k=10)
+        scored = score_candidates(models, retrieval, seed_index.view)
+        return float(question_features(scored, retrieval, seed_index.view)[column])
+
+    economy = unmatched("What did Azerbaijan earn from exporting caviar and cotton?")
+    war = unmatched("Which villages in Armenia did Azerbaijani troops shell?")
+    assert 0.0 < economy < war <= 1.0, (economy, war)
+    retrieval = seed_index.retrieve("Azerbaijan's caviar exports", k=10)
+    assert retrieval.closest is not None
+    assert retrieval.closest("caviar exports") < retrieval.closest("ethnic cleansing")
 
 
 def test_the_learned_highlight_quotes_the_statement_not_the_headline(

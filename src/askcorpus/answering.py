@@ -87,7 +87,8 @@ class Retrieval:
     drowns out is still found); ``lexical_support`` is ``Lexical.support`` over the first
     ``Settings.answer_depth`` fused candidates; ``lexical_ceiling`` the most BM25 (stems)
     could score for the question in this corpus, so candidate scores can be compared
-    across questions.
+    across questions; ``closest`` gives the best cosine an allowed passage has with any text
+    (it encodes the text; None where retrieval has no encoder to offer).
     """
 
     question: str
@@ -96,6 +97,7 @@ class Retrieval:
     lexical_support: float = 0.0
     lexical_ceiling: float = 0.0
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    closest: Callable[[str], float] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -379,7 +379,8 @@ class Index:
         return answering.Retrieval(
             text, tuple(fused), self._per_side(loaded, text, scores, allowed),
             lexical.support(text, [c.row for c in fused[:s.answer_depth]]),
-            lexical.ceiling(text), vector)
+            lexical.ceiling(text), vector,
+            lambda words: loaded.retriever.closest(self.encode_query(words), allowed))
 
     def _per_side(self, loaded: _Loaded, question: str, scores: Scores,
                   allowed: np.ndarray) -> dict[str, tuple[Candidate, ...]]:

@@ -24,11 +24,13 @@ from askcorpus.features import (
     CONTEST_FEATURES,
     QUESTION_FEATURES,
     SENTENCE_FEATURES,
+    UNMATCHED_DEPTH,
     QuestionTerms,
     candidate_matrix,
     contest_row,
     question_row,
     sentence_matrix,
+    unmatched_words,
 )
 from askcorpus.lookup import holders
 from askcorpus.retrieve import Candidate
@@ -166,10 +168,24 @@ def score_candidates(models: Models, retrieval: Retrieval, view: CorpusView) -> 
     return Scored(terms, candidates, features, np.asarray(probs))
 
 
-def question_features(scored: Scored, retrieval: Retrieval) -> np.ndarray:
+def question_features(scored: Scored, retrieval: Retrieval, view: CorpusView) -> np.ndarray:
     n = len(retrieval.fused)
     return question_row(scored.terms, retrieval.fused, scored.probs[:n], scored.features[:n],
-                        lexical_support=retrieval.lexical_support)
+                        lexical_support=retrieval.lexical_support,
+                        unmatched=unmatched(scored, retrieval, view))
+
+
+def unmatched(scored: Scored, retrieval: Retrieval, view: CorpusView) -> float:
+    """The best cosine a passage has with the question's words that its first
+    UNMATCHED_DEPTH passages (by learned relevance) lack; 1 when they lack none or when
+    retrieval cannot look (no encoder)."""
+    n = len(retrieval.fused)
+    first = np.argsort(-scored.probs[:n], kind="stable")[:UNMATCHED_DEPTH]
+    missing = unmatched_words(retrieval.question,
+                              [view.passages[retrieval.fused[i].row].text for i in first])
+    if not missing or retrieval.closest is None:
+        return 1.0
+    return retrieval.closest(missing)
 
 
 def side_best(scored: Scored, view: CorpusView) -> dict[str, list[tuple[float, Candidate]]]:
@@ -237,7 +253,7 @@ class LearnedJudge:
             ranked = rules().ranked
         if "answerable" in self.stages:
             answerable = bool(n) and bool(self.models.answerable.decide(
-                question_features(scored, retrieval)))
+                question_features(scored, retrieval, view)))
         else:
             answerable = rules().answerable
         held = (holders(retrieval.question, ranked, view)

@@ -112,6 +112,13 @@ class Retriever:
                                        positive=True)
         return self._fuse(rankings, scores, rrf_k, lexical_weight, scores.dense)
 
+    def closest(self, query_vector: np.ndarray | None, allowed: np.ndarray) -> float:
+        """The best cosine an ``allowed`` row has with ``query_vector`` (0 for no vector)."""
+        if query_vector is None:
+            return 0.0
+        rows, _ = self.dense.top(query_vector, 1 + DENSE_MARGIN, allowed)
+        return float(self.dense.cosines(rows, query_vector).max()) if len(rows) else 0.0
+
     def best_dense(self, query_vector: np.ndarray, rows: np.ndarray, k: int) -> list[int]:
         """Best rows by inner product within ``rows``, through FAISS's id selector."""
         return [i for i, _ in self.dense.search(query_vector, k, allowed=rows)]

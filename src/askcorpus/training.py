@@ -26,7 +26,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ BENCHMARK_CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
 L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 0.1, "highlight": 1.0}
 # The direction each QUESTION_FEATURE must push "the corpus answers this": more relevance,
 # closeness and exact-word support for, names and figures of the question missing against.
-ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1)
+ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1, 1)
 # Abstention is asymmetric: throwing away a found answer costs more than showing a weak one
 # with its citation, so the threshold keeps out-of-fold false abstention at most this.
 MAX_FALSE_ABSTENTION = 0.04
@@ -84,6 +84,7 @@ class Example:
     retrieval: Retrieval
     scored: Scored  # candidates and features (probs from whichever ranker scored them)
     labels: np.ndarray  # 1 where the candidate overlaps a gold quote
+    view: CorpusView = field(repr=False, compare=False)  # the corpus it was asked of
     sides_labelled: bool = True  # whether "contested" means something for its corpus
     evidence: tuple[tuple[str, int, int], ...] = ()  # gold quotes: (document, start, end)
 
@@ -97,7 +98,7 @@ def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) 
         spans = locate_evidence(index, q)
         labels = np.array([overlaps_gold(index.view.passages[c.row], spans)
                            for c in scored.candidates], dtype=np.float64)
-        out.append(Example(q, retrieval, scored, labels, evidence=tuple(spans)))
+        out.append(Example(q, retrieval, scored, labels, index.view, evidence=tuple(spans)))
     return out
 
 
@@ -132,7 +133,8 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
             e for e, h in zip(data, held, strict=True) if h]))
 
     answerable = np.array([float(e.question["answerable"]) for e in data])
-    q_x = np.array([question_features(s, e.retrieval) for s, e in zip(oof, data, strict=True)])
+    q_x = np.array([question_features(s, e.retrieval, e.view)
+                    for s, e in zip(oof, data, strict=True)])
     abstain = fit_monotone(q_x, answerable, l2=L2["answerable"], names=QUESTION_FEATURES,
                            signs=ANSWERABLE_SIGNS)
     oof_answerable = _out_of_fold(q_x, answerable, fold_of, L2["answerable"],
@@ -310,7 +312,8 @@ def claim_examples(index: Index, claims: Sequence[dict[str, Any]], models: Model
                            for c in scored.candidates], dtype=np.float64)
         question = {"id": claim["id"], "question": claim["text"], "answerable": True,
                     "contested": False, "evidence": [], "sides": [], "type": "claim"}
-        out.append(Example(question, retrieval, scored, labels, sides_labelled=False))
+        out.append(Example(question, retrieval, scored, labels, index.view,
+                           sides_labelled=False))
     return out
 
 
