@@ -143,3 +143,20 @@ def test_footnote_words_find_the_citing_passage(seed_index: askcorpus.Index, que
     citing = [c.passage.passage_id for c in found if number in c.passage.footnotes
               and c.passage.doc_id == "ngo-letter-2022"]
     assert citing, [(c.passage.passage_id, c.passage.footnotes) for c in found]
+
+
+def test_closest_is_the_best_cosine_among_the_allowed_passages(
+        seed_index: askcorpus.Index) -> None:
+    """What the abstention model reads of the words the first passages lack: FAISS's answer
+    equals an exact scan, within the question's filters."""
+    words = "ceasefire violations"
+    every = seed_index.retriever.dense.vectors @ seed_index.encode_query(words)
+    best = {}
+    for perspectives in (None, ["azerbaijani"], ["armenian"]):
+        retrieval = seed_index.retrieve("Who broke the ceasefire?", k=5,
+                                        perspectives=perspectives)
+        allowed = seed_index.view.allowed(perspectives, None)
+        assert retrieval.closest is not None
+        best[str(perspectives)] = retrieval.closest(words)
+        assert best[str(perspectives)] == pytest.approx(float(every[allowed].max()), abs=1e-5)
+    assert max(best["['azerbaijani']"], best["['armenian']"]) <= best["None"] + 1e-6
