@@ -69,7 +69,8 @@ BENCHMARK_CACHE = Path.home() / ".cache" / "askcorpus" / "perspectrum"
 # out-of-fold F1 on the training questions.
 L2 = {"ranker": 1.0, "answerable": 10.0, "contested": 1.0, "asks_sides": 0.1, "highlight": 1.0}
 # The direction each QUESTION_FEATURE must push "the corpus answers this": more relevance,
-# closeness and exact-word support for, names and figures of the question missing against.
+# closeness and exact-word support for, names and figures of the question missing against,
+# a corpus close to the words the first passages lack for.
 ANSWERABLE_SIGNS = (1, 1, 1, -1, -1, -1, 1)
 # Abstention is asymmetric: throwing away a found answer costs more than showing a weak one
 # with its citation, so the threshold keeps out-of-fold false abstention at most this.
