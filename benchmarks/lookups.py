@@ -53,8 +53,9 @@ def cited(index: Index, names: Sequence[str], depth: int) -> float:
                           for name in names]))
 
 
-def p50_ms(indexes: Sequence[Index], texts: Sequence[str], rounds: int = 3) -> list[float]:
-    """Warm ``ask`` p50 of each index, taking turns text by text so load hits both alike."""
+def ask_ms(indexes: Sequence[Index], texts: Sequence[str], rounds: int = 3
+           ) -> list[list[float]]:
+    """Each index's warm ``ask`` times in ms, taking turns text by text so load hits all alike."""
     times: list[list[float]] = [[] for _ in indexes]
     for _ in range(rounds):
         for text in texts:
@@ -62,7 +63,7 @@ def p50_ms(indexes: Sequence[Index], texts: Sequence[str], rounds: int = 3) -> l
                 started = time.perf_counter()
                 index.ask(text, k=5)
                 spent.append((time.perf_counter() - started) * 1000)
-    return [float(np.median(t)) for t in times]
+    return times
 
 
 def perspectrum(index: Index, claims: list[dict]) -> dict[str, float]:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     variants = [i.with_settings(replace(i.settings, answer_lookups=on))
                 for on in (False, True) for i in (seeds, bench)]
-    latency = p50_ms(variants[::2], names)
+    latency = [float(np.median(t)) for t in ask_ms(variants[::2], names)]
     for on, s, b, ms in zip((False, True), variants[::2], variants[1::2], latency, strict=True):
         p = perspectrum(b, claims)
         print(f"| {'answered by their holders' if on else 'left to the judge'} "

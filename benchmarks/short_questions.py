@@ -15,7 +15,6 @@ the subject, and the share of unanswerable ones abstained on.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,12 +25,9 @@ from askcorpus.api import Index, open_index
 from askcorpus.learned import LearnedJudge, Models
 from askcorpus.lookup import holds
 from askcorpus.settings import Settings
+from askcorpus.training import load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def score(index: Index, rows: list[dict]) -> dict[str, float]:
@@ -56,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="models folders to compare (askcorpus train --out)")
     args = parser.parse_args(argv)
     index = open_index(args.index, rebuild_from=ROOT / "seeds")
-    rows = load(Path(args.questions))
+    rows = load_questions(args.questions)
     index.ask("warm-up query", k=1)
     print(f"{len(rows)} short questions ({args.questions})")
     print("| judge | lookups | answerable answered | cites a passage naming the subject "

@@ -12,7 +12,7 @@ question. Blinded, the judge is handed retrieval without ``closest``, so the fea
   of answerable ones wrongly abstained on;
 - ``eval/short.jsonl`` (held out): the same two shares;
 - warm ``Index.ask`` p50 and p95 over the evaluation questions, taking turns question by
-  question so machine load hits both alike.
+  question so machine load hits both alike (``lookups.ask_ms``).
 
 It chooses nothing; the models were trained with the feature (``askcorpus train``).
 """
@@ -20,12 +20,12 @@ It chooses nothing; the models were trained with the feature (``askcorpus train`
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from lookups import ask_ms  # the same turn-taking timer
 
 from askcorpus.answering import Judge, Retrieval, Verdict
 from askcorpus.api import Index, open_index
@@ -54,19 +54,6 @@ def abstention(index: Index, rows: Sequence[dict]) -> tuple[float, float]:
     return float(np.mean(abstained[False])), float(np.mean(abstained[True]))
 
 
-def latencies(indexes: Sequence[Index], texts: Sequence[str], rounds: int = 3
-              ) -> list[tuple[float, float]]:
-    """Warm ``ask`` (p50, p95) in ms of each index, taking turns text by text."""
-    times: list[list[float]] = [[] for _ in indexes]
-    for _ in range(rounds):
-        for text in texts:
-            for index, spent in zip(indexes, times, strict=True):
-                started = time.perf_counter()
-                index.ask(text)
-                spent.append((time.perf_counter() - started) * 1000)
-    return [(float(np.median(t)), float(np.percentile(t, 95))) for t in times]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", default=str(ROOT / "index"))
@@ -78,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in evaluation[:5]:  # warm both
         seeds.ask(row["question"])
         blinded.ask(row["question"])
-    timed = latencies([blinded, seeds], [row["question"] for row in evaluation])
+    timed = [(float(np.median(t)), float(np.percentile(t, 95)))
+             for t in ask_ms([blinded, seeds], [row["question"] for row in evaluation])]
     print("| unmatched | eval: unanswerable abstained | eval: answerable abstained | "
           "short: unanswerable abstained | short: answerable abstained | ask p50 / p95 (ms) |")
     print("|---|---|---|---|---|---|")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from askcorpus.lexical import tokenize, words
+from askcorpus.lexical import stems, tokenize, words
 from askcorpus.lookup import QUESTION_OPENERS
 from askcorpus.retrieve import Candidate
 from askcorpus.segment import sentence_spans
@@ -142,7 +142,7 @@ def unmatched_words(question: str, texts: Sequence[str]) -> str:
     that frame a question aside), lower-cased, in the question's order."""
     held = {stem for text in texts for stem in tokenize(text)}
     found = words(question)
-    return " ".join(word for word, stem in zip(found, tokenize(question), strict=True)
+    return " ".join(word for word, stem in zip(found, stems(found), strict=True)
                     if word not in _FRAME_WORDS and stem not in held)
 
 

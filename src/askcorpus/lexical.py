@@ -48,7 +48,11 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """The Snowball English stems of ``words(text)``: what BM25 ranks with."""
-    found = words(text)
+    return stems(words(text))
+
+
+def stems(found: list[str]) -> list[str]:
+    """The Snowball English stem of each of ``found`` (words as ``words`` gives them)."""
     return _stemmer().stemWords(found) if found else []
 
 
