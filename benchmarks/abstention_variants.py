@@ -59,8 +59,8 @@ def scores(x: np.ndarray, answerable: np.ndarray, own: np.ndarray, fold_of: np.n
                                       np.arange(train.sum()) % training.FOLDS, l2, names,
                                       signs=signs)
         counted = own[train] if own_bound else np.ones(train.sum(), dtype=bool)
-        thresholds[held] = training._abstention_threshold(inner[counted],
-                                                          answerable[train][counted])
+        thresholds[held] = training.abstention_threshold(inner, answerable[train],
+                                                         counted=counted)
         model = fit_monotone(x[train], answerable[train], l2=l2, names=names, signs=signs)
         probs[held] = model.probability(x[held])
     return probs, thresholds

@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             n = x.shape[1]
             probs = training._out_of_fold(x, answerable, fold_of, training.L2["answerable"],
                                           names[:n], signs=signs[:n])
-            t = training._abstention_threshold(probs, answerable)
+            t = training.abstention_threshold(probs, answerable,
+                                              counted=np.ones(len(probs), dtype=bool))
             y, p = answerable[seed], probs[seed]
             results[name].append([auc(p, y), float((p[y == 0] < t).mean()),
                                   float((p[y == 1] < t).mean())])

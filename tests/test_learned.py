@@ -94,6 +94,21 @@ def test_the_seed_index_is_judged_by_the_learned_models(seed_index: askcorpus.In
     assert isinstance(seed_index.judge(), LearnedJudge)
 
 
+def test_the_false_abstention_bound_counts_only_the_questions_it_names() -> None:
+    rng = np.random.default_rng(0)
+    own = rng.uniform(0.0, 1.0, 200)  # this corpus's answerable questions
+    other = np.full(600, 0.99)  # another corpus's claims, never in doubt
+    probs = np.concatenate([own, other, rng.uniform(0.0, 0.5, 50)])
+    answerable = np.concatenate([np.ones(800), np.zeros(50)])
+    counted = np.concatenate([np.ones(200, bool), np.zeros(600, bool), np.ones(50, bool)])
+    bound = training.MAX_FALSE_ABSTENTION
+    t = training.abstention_threshold(probs, answerable, counted=counted)
+    assert (own < t).mean() <= bound < (own < t + 0.01).mean()
+    everything = training.abstention_threshold(probs, answerable,
+                                               counted=np.ones(len(probs), bool))
+    assert (own < everything).mean() > 2 * bound
+
+
 @pytest.mark.parametrize("question", [
     "What is the capital of France?",
     "How do I bake sourdough bread at home?",

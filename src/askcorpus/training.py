@@ -140,11 +140,8 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
                            signs=ANSWERABLE_SIGNS)
     oof_answerable = _out_of_fold(q_x, answerable, fold_of, L2["answerable"],
                                   QUESTION_FEATURES, signs=ANSWERABLE_SIGNS)
-    # The bound is on the questions of the corpus the models answer: the other corpus's
-    # claims are all answerable and rarely abstained on, so counting them would let the
-    # seed questions' false abstention rise to about twice the bound.
-    abstain = _with(abstain, threshold=_abstention_threshold(oof_answerable[sided],
-                                                             answerable[sided]))
+    abstain = _with(abstain, threshold=abstention_threshold(oof_answerable, answerable,
+                                                            counted=sided))
 
     # Contested is decided only for questions that are answered, in a corpus with parties.
     keep = (answerable == 1) & sided
@@ -257,11 +254,18 @@ def _f1_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     return chosen
 
 
-def _abstention_threshold(probs: np.ndarray, answerable: np.ndarray) -> float:
-    """The highest threshold whose false abstention on answerable questions stays in bound."""
-    candidates = sorted(np.unique(np.round(probs, 3)), reverse=True)
-    for t in candidates:
-        if float((probs[answerable == 1] < t).mean()) <= MAX_FALSE_ABSTENTION:
+def abstention_threshold(probs: np.ndarray, answerable: np.ndarray, *,
+                         counted: np.ndarray) -> float:
+    """The highest threshold whose false abstention on the ``counted`` answerable questions
+    stays in bound.
+
+    Only the questions of the corpus the models answer are counted: another corpus's claims
+    (Perspectrum's) are all answerable and rarely abstained on, so counting them would let
+    this corpus's false abstention rise to about twice the bound.
+    """
+    asked = probs[counted & (answerable == 1)]
+    for t in sorted(np.unique(np.round(probs[counted], 3)), reverse=True):
+        if float((asked < t).mean()) <= MAX_FALSE_ABSTENTION:
             return float(t)
     return 0.0
 
