@@ -21,10 +21,19 @@ TIMEOUT_S = 60
 MEMORY_BYTES = 2 << 30
 
 # The child reads the PDF's bytes on stdin and writes {"pages": [...]} or {"error": ...} on
-# stdout. Isolated (-I): it imports pypdf and the standard library, nothing of the caller.
+# stdout. Isolated (-I): it imports pypdf and the standard library, nothing of the caller. It
+# limits its own memory (argv[1] bytes) before importing pypdf: a ``preexec_fn`` would run
+# Python between fork and exec, which can deadlock when the parent has other threads (a web
+# server, gRPC's), and a deadlocked child reads as a PDF that took too long.
 _CHILD = r"""
 import io, json, logging, sys
 logging.disable(logging.CRITICAL)
+def limit_memory(limit):
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass  # no RLIMIT_AS on this system: the parent's timeout still bounds the work
 def main():
     data = sys.stdin.buffer.read()
     from pypdf import PdfReader
@@ -40,6 +49,7 @@ def main():
         return {"pages": [page.extract_text() or "" for page in reader.pages]}
     except Exception as exc:
         return {"error": "unreadable", "detail": f"{type(exc).__name__}: {exc}"[:160]}
+limit_memory(int(sys.argv[1]))
 sys.stdout.write(json.dumps(main()))
 """
 
@@ -57,8 +67,8 @@ def extract(raw: bytes) -> tuple[str, tuple[int, ...]]:
         'Page two begins here'
     """
     try:
-        done = subprocess.run([sys.executable, "-I", "-c", _CHILD], input=raw,
-                              capture_output=True, timeout=TIMEOUT_S, preexec_fn=_limit_memory)
+        done = subprocess.run([sys.executable, "-I", "-c", _CHILD, str(MEMORY_BYTES)],
+                              input=raw, capture_output=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         raise PdfError(f"reading this PDF took over {TIMEOUT_S} s (a damaged or hostile "
                        "file); repair it (e.g. `qpdf in.pdf out.pdf`) and rebuild") from exc
@@ -88,15 +98,6 @@ def join_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
         starts.append(offset)
         offset += len(text) + len(PAGE_SEPARATOR)
     return PAGE_SEPARATOR.join(texts), tuple(starts)
-
-
-def _limit_memory() -> None:  # runs in the child, before pypdf is imported
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    except (ImportError, ValueError, OSError):
-        pass  # no RLIMIT_AS on this system: the timeout still bounds the work
 
 
 def _crash_reason(stderr: bytes) -> str:
