@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = training.examples(index, questions, models)
     off_topic = training.examples(index, training.load_questions(args.off_topic), models)
     kept = [e for e, h in zip(data, held, strict=True) if not h]
-    fitted, _ = training.fit(kept + off_topic, index.view)
+    fitted, _ = training.fit(kept + off_topic)
     scored = [e for e, h in zip(data, held, strict=True) if h and e.question["answerable"]]
     learned = [replace(e.scored, probs=fitted.ranker.probability(e.scored.features))
                for e in scored]

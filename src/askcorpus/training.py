@@ -103,13 +103,14 @@ def examples(index: Index, questions: Sequence[dict[str, Any]], models: Models) 
     return out
 
 
-def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
+def fit(data: Sequence[Example], *, folds: int = FOLDS,
         model_stamp: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None) -> tuple[Models, dict[str, Any]]:
     """The four models trained on ``data``, and their out-of-fold figures.
 
-    ``model_stamp`` names the embedding model whose vectors the features were computed with
-    (the models apply only to indexes built with it).
+    Each example carries the corpus it was asked of (``Example.view``). ``model_stamp`` names
+    the embedding model whose vectors the features were computed with (the models apply only
+    to indexes built with it).
     """
     model_stamp = model_stamp or {}
     fold_of = np.arange(len(data)) % folds
@@ -145,14 +146,14 @@ def fit(data: Sequence[Example], view: CorpusView, *, folds: int = FOLDS,
 
     # Contested is decided only for questions that are answered, in a corpus with parties.
     keep = (answerable == 1) & sided
-    c_x = np.array([contest_features(oof[i], view, asks_sides=float(oof_asks[i]))
+    c_x = np.array([contest_features(oof[i], data[i].view, asks_sides=float(oof_asks[i]))
                     for i in np.flatnonzero(keep)])
     contest = fit_logistic(c_x, contested[keep], l2=L2["contested"], names=CONTEST_FEATURES)
     oof_contest = _out_of_fold(c_x, contested[keep], fold_of[keep], L2["contested"],
                                CONTEST_FEATURES)
     contest = _with(contest, threshold=_f1_threshold(oof_contest, contested[keep]))
 
-    highlight, passages = _fit_highlight(data, view)
+    highlight, passages = _fit_highlight(data)
     figures = {"questions": len(data), "candidates": len(labels),
                "highlight_passages": passages,
                "relevant_candidates": int(labels.sum()),
@@ -182,17 +183,18 @@ def _fit_ranker(data: Sequence[Example]) -> Logistic:
     return fit_logistic(x, y, l2=L2["ranker"], names=CANDIDATE_FEATURES, weights=weights)
 
 
-def _fit_highlight(data: Sequence[Example], view: CorpusView) -> tuple[Logistic, int]:
+def _fit_highlight(data: Sequence[Example]) -> tuple[Logistic, int]:
     """The highlight model, from every passage of a seed question that holds a gold quote in
     some of its sentences and not in others; and how many passages that was."""
     xs, ys = [], []
     min_words = Settings().min_highlight_words
     for e in data:
-        if not e.evidence or e.retrieval.vector is None or view.sentences is None:
+        sentences = e.view.sentences
+        if not e.evidence or e.retrieval.vector is None or sentences is None:
             continue
         for c in (c for c, label in zip(e.scored.candidates, e.labels, strict=True) if label):
-            x, y = sentence_rows(e.scored.terms, view.passages[c.row],
-                                 view.sentences.scores(c.row, e.retrieval.vector), e.evidence,
+            x, y = sentence_rows(e.scored.terms, e.view.passages[c.row],
+                                 sentences.scores(c.row, e.retrieval.vector), e.evidence,
                                  min_words=min_words)
             if 0 < y.sum() < len(y):
                 xs.append(x)
@@ -378,7 +380,7 @@ def train(index: Index, questions: str | Path, out: Path, *,
     if perspectrum is not None:
         bench, _ = benchmark_index(perspectrum)
         data += claim_examples(bench, benchmark_claims(perspectrum, "train"), blank)
-    models, figures = fit(data, index.view, model_stamp=embedding_stamp(index), log=log)
+    models, figures = fit(data, model_stamp=embedding_stamp(index), log=log)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     models.save(out)
     (out / "training.json").write_text(json.dumps(

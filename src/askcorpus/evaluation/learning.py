@@ -57,7 +57,7 @@ def cross_validate(index: Index, training: Sequence[dict[str, Any]],
     outcomes = []
     for k in range(folds):
         train = [e for e, f in zip(data, fold_of, strict=True) if f != k] + extra
-        models, _ = fit(train, index.view)
+        models, _ = fit(train)
         judge = LearnedJudge(models, RuleJudge(index.settings))
         outcomes += [run_question(index, q, "cv", judge)
                      for q, f in zip(questions, fold_of, strict=True) if f == k]
