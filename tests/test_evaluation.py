@@ -130,6 +130,26 @@ def test_summarize_full_system() -> None:
     assert other["contested_f1"] is None and other["abstention_rate"] is None
 
 
+def test_abstention_is_also_given_apart_for_on_topic_and_off_topic_questions() -> None:
+    def unanswerable(qid: str, status: str, *, off_topic: bool) -> Outcome:
+        o = _outcome(qid, answerable=False, contested=False, sides=[], status=status,
+                     shown=set())
+        return replace(o, question={**o.question, "off_topic": off_topic})
+
+    outcomes = [unanswerable("gdp", "answered", off_topic=False),
+                unanswerable("drones", "answered", off_topic=False),
+                unanswerable("election", "no_answer", off_topic=False),
+                unanswerable("recipe", "no_answer", off_topic=True)]
+    s = seeds.summarize(outcomes, "full")
+    assert s["abstention_rate"] == 0.5
+    assert s["abstention_on_topic"] == pytest.approx(1 / 3)
+    assert s["abstention_off_topic"] == 1.0
+    # A question file without the label counts every question as on-topic.
+    bare = seeds.summarize([_outcome("x", answerable=False, contested=False, sides=[],
+                                     status="no_answer", shown=set())], "full")
+    assert (bare["abstention_on_topic"], bare["abstention_off_topic"]) == (1.0, None)
+
+
 def test_both_sides_and_benchmark_metrics() -> None:
     relevant = {"p1": "SUPPORT", "p2": "UNDERMINE", "p3": "SUPPORT"}
     assert metrics.both_sides(relevant, ["x", "p1", "y", "p2"]) is True

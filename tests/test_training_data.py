@@ -37,10 +37,12 @@ def test_training_set_is_large_and_labelled_like_the_evaluation_set() -> None:
     counts = {t: sum(r["type"] == t for r in rows) for t in TYPES}
     assert counts["contested"] >= 80 and counts["unanswerable"] >= 60
     assert counts["paraphrase"] >= 60
+    assert counts["unanswerable"] - sum(r["off_topic"] for r in rows) >= 60  # on-topic ones
     for r in rows:
         assert r.keys() == _rows(EVAL)[0].keys(), r["id"]
         assert r["type"] in TYPES
         assert r["answerable"] == (r["type"] != "unanswerable"), r["id"]
+        assert not (r["off_topic"] and r["answerable"]), r["id"]
         assert r["sides"] == sorted({e["perspective"] for e in r["evidence"]}), r["id"]
         assert bool(r["evidence"]) == r["answerable"], r["id"]
         if r["contested"]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from askcorpus.answering import Judge, RuleJudge
 from askcorpus.api import Index
@@ -36,6 +39,27 @@ def stage_judges(index: Index, models: Models | None = None) -> dict[str, Judge]
             CONTEST: LearnedJudge(models, rules, frozenset({"rank", "answerable", "contested"}))}
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What cross-validation answers and trains on, retrieved once."""
+
+    questions: tuple[dict[str, Any], ...]  # training then evaluation questions, in file order
+    evaluation_ids: frozenset[str]
+    data: tuple[Example, ...]  # one per question
+    extra: tuple[Example, ...]  # trained on in every fold, never scored
+
+
+def prepare(index: Index, training: Sequence[dict[str, Any]],
+            evaluation: Sequence[dict[str, Any]], *,
+            always_train: Sequence[dict[str, Any]] = (),
+            extra_examples: Sequence[Example] = ()) -> Prepared:
+    questions = (*training, *evaluation)
+    untrained_models = untrained(index.manifest.model.dim)
+    return Prepared(questions, frozenset(q["id"] for q in evaluation),
+                    tuple(examples(index, questions, untrained_models)),
+                    (*examples(index, always_train, untrained_models), *extra_examples))
+
+
 def cross_validate(index: Index, training: Sequence[dict[str, Any]],
                    evaluation: Sequence[dict[str, Any]], *, folds: int = FOLDS,
                    always_train: Sequence[dict[str, Any]] = (),
@@ -49,14 +73,25 @@ def cross_validate(index: Index, training: Sequence[dict[str, Any]],
     from their own index).
     """
     started = time.perf_counter()
-    questions = [*training, *evaluation]
-    untrained_models = untrained(index.manifest.model.dim)
-    data = examples(index, questions, untrained_models)
-    extra = examples(index, always_train, untrained_models) + list(extra_examples)
+    prepared = prepare(index, training, evaluation, always_train=always_train,
+                       extra_examples=extra_examples)
+    return {**score_folds(index, prepared, folds=folds, log=log),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def score_folds(index: Index, prepared: Prepared, *, folds: int = FOLDS, share: float = 1.0,
+                draw: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Cross-validation over ``prepared``. With ``share`` under 1, each fold's models are
+    trained on that share of its questions only (drawn at random with seed ``draw``; the
+    ``extra`` examples are always whole) and still score every question of the held fold:
+    a point of the learning curve."""
+    questions = prepared.questions
     fold_of = [i % folds for i in range(len(questions))]
+    kept = np.random.default_rng(draw).random(len(questions)) < share
     outcomes = []
     for k in range(folds):
-        train = [e for e, f in zip(data, fold_of, strict=True) if f != k] + extra
+        train = [e for e, f, keep in zip(prepared.data, fold_of, kept, strict=True)
+                 if f != k and keep] + list(prepared.extra)
         models, _ = fit(train)
         judge = LearnedJudge(models, RuleJudge(index.settings))
         outcomes += [run_question(index, q, "cv", judge)
@@ -64,11 +99,10 @@ def cross_validate(index: Index, training: Sequence[dict[str, Any]],
         if log:
             log(f"cross-validation fold {k + 1}/{folds}: {len(train)} training questions")
     score_rankings(outcomes, {q["id"]: gold_spans(index, q) for q in questions})
-    held_out_ids = {q["id"] for q in evaluation}
     return {"all": summarize(outcomes, "cv"),
-            "eval_questions": summarize([o for o in outcomes if o.qid in held_out_ids], "cv"),
-            "folds": folds, "questions": len(questions),
-            "seconds": round(time.perf_counter() - started, 1)}
+            "eval_questions": summarize([o for o in outcomes
+                                         if o.qid in prepared.evaluation_ids], "cv"),
+            "folds": folds, "questions": len(questions)}
 
 
 def rules_on_unseen(index: Index, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -36,8 +36,8 @@ CONFIGS = MODES
 RANKING = ("hit@5", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10")
 METRICS = (*RANKING, "side_recall", "side_recall_answerable", "contested_precision",
            "contested_recall", "contested_f1", "contested_flag_rate", "abstention_rate",
-           "false_abstention_rate", "citation_validity", "highlight_accuracy", "latency_p50_ms",
-           "latency_p95_ms")
+           "abstention_on_topic", "abstention_off_topic", "false_abstention_rate",
+           "citation_validity", "highlight_accuracy", "latency_p50_ms", "latency_p95_ms")
 
 
 @dataclass
@@ -75,6 +75,12 @@ def summarize(outcomes: Sequence[Outcome], config: str) -> dict[str, Any]:
         out[f"contested_{key}"] = prf.get(key)
     out["contested_flag_rate"] = mean(o.status == "contested" for o in outcomes) if full else None
     out["abstention_rate"] = mean(o.status == "no_answer" for o in unanswerable) if full else None
+    # A question about something the corpus never discusses is easy to abstain on; one about
+    # its subject that asks a fact it lacks is not. Sets differ in their mix of the two.
+    for topic, off in (("on_topic", False), ("off_topic", True)):
+        out[f"abstention_{topic}"] = (mean(o.status == "no_answer" for o in unanswerable
+                                           if o.question.get("off_topic", False) == off)
+                                      if full else None)
     out["false_abstention_rate"] = (mean(o.status == "no_answer" for o in answerable)
                                     if full else None)
     cited = sum(o.cited for o in outcomes)
@@ -281,8 +287,8 @@ def print_results(results: dict[str, Any], saved: Path | str = "latest.json") ->
     print(f"Evaluated in {results['meta']['seconds']:.1f} s")
 
 CV_METRICS = ("hit@5", "R@5", "R@10", "nDCG@10", "side_recall", "contested_precision",
-              "contested_recall", "contested_f1", "abstention_rate", "false_abstention_rate",
-              "highlight_accuracy")
+              "contested_recall", "contested_f1", "abstention_rate", "abstention_on_topic",
+              "abstention_off_topic", "false_abstention_rate", "highlight_accuracy")
 
 
 def cross_validation_columns(seed: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -315,7 +321,10 @@ def report_section(seed: dict[str, Any]) -> list[str]:
            "with it, and \"full\" also picks each citation's highlighted sentence with it "
            "(src/askcorpus/models/README.md). Highlight accuracy: of the cited passages that "
            "hold a gold quote in some sentences and not in others, the share whose highlight "
-           "is on it. The models never saw these questions.", ""]
+           "is on it. Abstention on topic / off topic: over the unanswerable questions about "
+           "the corpus's subject that ask a fact it lacks, and over those about something it "
+           "never discusses (`off_topic` in the question file). The models never saw these "
+           "questions.", ""]
     if seed.get("cross_validation"):
         cv = seed["cross_validation"]
         out += ["### Held out and cross-validated", "",
