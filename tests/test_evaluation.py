@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from askcorpus.evaluation import metrics, perspectrum, report, seeds
+from askcorpus import training
+from askcorpus.evaluation import learning, metrics, perspectrum, report, seeds
 from askcorpus.evaluation.metrics import Gold
 from askcorpus.evaluation.seeds import Outcome
 
@@ -207,3 +208,24 @@ def test_seed_eval_on_real_index(seed_index, tmp_path: Path) -> None:
     assert att["n"] > 100 and 0.0 <= att["perspective_accuracy"] <= 1.0
     assert {"failures", "per_question"} <= set(results)
     assert "| metric |" in (home / "REPORT.md").read_text(encoding="utf-8")
+
+
+def test_cross_validation_on_a_share_still_scores_every_question(seed_index) -> None:
+    """A learning-curve point trains each fold on fewer questions and never drops one from
+    scoring; the whole share is plain cross-validation."""
+    train_rows = training.load_questions(ROOT / "train" / "questions.jsonl")[::8]
+    eval_rows = training.load_questions(ROOT / "eval" / "questions.jsonl")[::11]
+    prepared = learning.prepare(seed_index, train_rows, eval_rows)
+    sizes: dict[float, list[int]] = {}
+    results = {}
+    for share in (1.0, 0.5):
+        logged: list[str] = []
+        results[share] = learning.score_folds(seed_index, prepared, share=share,
+                                              log=logged.append)
+        sizes[share] = [int(line.split(": ")[1].split()[0]) for line in logged]
+    questions = len(train_rows) + len(eval_rows)
+    for result in results.values():
+        assert result["all"]["n"] == questions
+        assert result["eval_questions"]["n"] == len(eval_rows)
+    assert sizes[1.0] == [questions - len(range(k, questions, 5)) for k in range(5)]
+    assert all(half < whole * 0.75 for half, whole in zip(sizes[0.5], sizes[1.0], strict=True))

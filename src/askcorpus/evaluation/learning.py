@@ -53,6 +53,7 @@ def prepare(index: Index, training: Sequence[dict[str, Any]],
             evaluation: Sequence[dict[str, Any]], *,
             always_train: Sequence[dict[str, Any]] = (),
             extra_examples: Sequence[Example] = ()) -> Prepared:
+    """Retrieval and candidate features for every question, ready for ``score_folds``."""
     questions = (*training, *evaluation)
     untrained_models = untrained(index.manifest.model.dim)
     return Prepared(questions, frozenset(q["id"] for q in evaluation),
@@ -82,9 +83,9 @@ def cross_validate(index: Index, training: Sequence[dict[str, Any]],
 def score_folds(index: Index, prepared: Prepared, *, folds: int = FOLDS, share: float = 1.0,
                 draw: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Cross-validation over ``prepared``. With ``share`` under 1, each fold's models are
-    trained on that share of its questions only (drawn at random with seed ``draw``; the
-    ``extra`` examples are always whole) and still score every question of the held fold:
-    a point of the learning curve."""
+    trained on that share of the other folds' questions only (drawn at random with seed
+    ``draw``; the ``extra`` examples are always whole) and still answer every question of the
+    held fold: a point of the learning curve."""
     questions = prepared.questions
     fold_of = [i % folds for i in range(len(questions))]
     kept = np.random.default_rng(draw).random(len(questions)) < share
