@@ -36,9 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=2)
     args = parser.parse_args(argv)
     index = open_index(args.index, rebuild_from=ROOT / "seeds")
-    bench, _ = training.benchmark_index(args.perspectrum)
-    claims = training.claim_examples(bench, training.benchmark_claims(args.perspectrum, "train"),
-                                     training.untrained(bench.manifest.model.dim))
+    _, claims = training.training_claims(args.perspectrum)
     prepared = learning.prepare(
         index, training.load_questions(ROOT / "train" / "questions.jsonl"),
         training.load_questions(ROOT / "eval" / "questions.jsonl"),

@@ -87,9 +87,8 @@ def training_data(args: argparse.Namespace) -> tuple[Index, Index, list[training
     rows = (training.load_questions(ROOT / "train" / "questions.jsonl")
             + training.load_questions(ROOT / "train" / "off_topic.jsonl"))
     data = training.examples(index, rows, blank)
-    bench, _ = training.benchmark_index(args.perspectrum)
-    data += training.claim_examples(bench, training.benchmark_claims(args.perspectrum, "train"),
-                                    blank)
+    bench, claims = training.training_claims(args.perspectrum)
+    data += claims
     return index, bench, data
 
 

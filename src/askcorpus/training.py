@@ -348,6 +348,14 @@ def benchmark_index(folder: str | Path, cache: Path = BENCHMARK_CACHE) -> tuple[
     return build(corpus, index_dir), True
 
 
+def training_claims(folder: str | Path) -> tuple[Index, list[Example]]:
+    """A Perspectrum folder's index, and its train claims as training examples (features from
+    untrained models, as every question ``askcorpus train`` fits on)."""
+    bench, _ = benchmark_index(folder)
+    blank = untrained(bench.manifest.model.dim)
+    return bench, claim_examples(bench, benchmark_claims(folder, "train"), blank)
+
+
 def benchmark_claims(folder: str | Path, split: str,
                      limit: int | None = None) -> list[dict[str, Any]]:
     return read_jsonl(Path(folder) / f"queries-{split}.jsonl", limit)
@@ -378,8 +386,7 @@ def train(index: Index, questions: str | Path, out: Path, *,
     blank = untrained(index.manifest.model.dim)
     data = examples(index, rows, blank)
     if perspectrum is not None:
-        bench, _ = benchmark_index(perspectrum)
-        data += claim_examples(bench, benchmark_claims(perspectrum, "train"), blank)
+        data += training_claims(perspectrum)[1]
     models, figures = fit(data, model_stamp=embedding_stamp(index), log=log)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     models.save(out)

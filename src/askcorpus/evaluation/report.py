@@ -71,10 +71,7 @@ def run(*, questions: str | Path, corpus: str | Path | None, index: str | Path,
                 else []
             claims = []
             if perspectrum_train and Path(perspectrum_train, "corpus.jsonl").is_file():
-                bench, _ = training.benchmark_index(perspectrum_train)
-                claims = training.claim_examples(
-                    bench, training.benchmark_claims(perspectrum_train, "train"),
-                    training.untrained(bench.manifest.model.dim))
+                claims = training.training_claims(perspectrum_train)[1]
             train_rows = training.read_jsonl(train_questions)
             seed["cross_validation"] = learning.cross_validate(
                 opened, train_rows, rows, always_train=extra,
